@@ -1,0 +1,28 @@
+// Whole-file reads and atomic writes. Files read here are untrusted input: the size is taken
+// from the open descriptor, so the buffer never exceeds what the file holds.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "base/result.hpp"
+
+namespace mbcc {
+
+// The bytes of one file, owned and shareable: tensors read from a file keep views into it.
+struct FileBytes {
+  std::shared_ptr<const std::byte[]> owner;
+  std::size_t size = 0;
+  std::span<const std::byte> bytes() const { return {owner.get(), size}; }
+};
+
+Result<FileBytes> read_file(const std::filesystem::path& path);
+
+// Writes through a temporary file beside `path` and renames it into place, so readers never
+// see a half-written file.
+Status write_file_atomic(const std::filesystem::path& path, std::span<const std::byte> bytes);
+
+}  // namespace mbcc

@@ -1,0 +1,11 @@
+// The mbcc subcommands. Each add_* registers one subcommand on `app`; its callback stores the
+// process exit code in `exit_code` (0 fine, 1 findings, 2 the command itself could not run).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace mbcc::cli {
+
+void add_inspect(CLI::App& app, int& exit_code);
+
+}  // namespace mbcc::cli

@@ -1,0 +1,16 @@
+// mbcc: the model backward-compatibility checker for Apache MXNet. Each subcommand lives in its
+// own file and registers itself here.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mbcc: does a model saved by MXNet release X still load and compute the same "
+               "outputs on release Y?"};
+  app.set_version_flag("--version", std::string("mbcc ") + MBCC_VERSION);
+  app.require_subcommand(1);
+  int exit_code = 0;
+  mbcc::cli::add_inspect(app, exit_code);
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}
