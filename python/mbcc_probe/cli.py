@@ -1,0 +1,75 @@
+"""Command line of the probe.
+
+    python -m mbcc_probe generate --out DIR [--model M]... [--save-api A]... [--seed N]
+        one JSON line per case on stdout ({model, save_api, status, reason?, dir, ...}),
+        progress and MXNet's own chatter on stderr; exit 0 even when cases were skipped or
+        failed (they are data), 2 when the probe itself broke.
+    python -m mbcc_probe list
+        the zoo and the save APIs as one JSON document (does not import mxnet).
+"""
+
+import argparse
+import json
+import os
+import sys
+import traceback
+
+from . import SCHEMA_VERSION, catalog, zoo
+
+
+def _private_stdout():
+    """A file for our JSON lines; fd 1 itself is pointed at stderr so nothing else (MXNet's
+    prints, C++ logging) can corrupt the JSON stream."""
+    sys.stdout.flush()
+    fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(fd, "w", buffering=1)
+
+
+def cmd_list(args, out):
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "models": [m.to_json() for m in zoo.MODELS],
+        "save_apis": [{"name": k, "description": v[0], "load_apis": v[1]} for k, v in catalog.SAVE_APIS.items()],
+        "load_apis": [{"name": k, "description": v} for k, v in catalog.LOAD_APIS.items()],
+    }
+    out.write(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
+def cmd_generate(args, out):
+    from . import generate
+
+    generate.KEEP_FAILED = args.keep_failed
+
+    def emit(r):
+        out.write(json.dumps(r, sort_keys=True) + "\n")
+        out.flush()
+
+    generate.run(args.out, args.model or None, args.save_api or None, args.seed, emit=emit)
+    return 0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m mbcc_probe")
+    sub = p.add_subparsers(dest="cmd")
+    g = sub.add_parser("generate", help="write bundles for this release")
+    g.add_argument("--out", required=True)
+    g.add_argument("--model", action="append", choices=[m.name for m in zoo.MODELS])
+    g.add_argument("--save-api", action="append", choices=list(catalog.SAVE_APIS))
+    g.add_argument("--seed", type=int, default=7)
+    g.add_argument("--keep-failed", action="store_true", help="keep the folders of failed cases")
+    sub.add_parser("list", help="print the zoo as JSON")
+    args = p.parse_args(argv)
+    if args.cmd is None:
+        p.print_help(sys.stderr)
+        return 2
+    out = _private_stdout()
+    try:
+        if args.cmd == "list":
+            return cmd_list(args, out)
+        return cmd_generate(args, out)
+    except Exception:  # noqa: the probe itself broke
+        traceback.print_exc()
+        return 2
