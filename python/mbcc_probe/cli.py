@@ -47,7 +47,17 @@ def cmd_generate(args, out):
         out.write(json.dumps(r, sort_keys=True) + "\n")
         out.flush()
 
-    generate.run(args.out, args.model or None, args.save_api or None, args.seed, emit=emit)
+    generate.run(args.out, args.model or None, args.save_api or None, args.seed, emit=emit,
+                 isolate=not args.in_process)
+    return 0
+
+
+def cmd_case(args, out):
+    from . import generate
+
+    generate.KEEP_FAILED = args.keep_failed
+    r = generate.run_case(args.out, args.model[0], args.save_api[0], args.seed)
+    out.write(json.dumps(r, sort_keys=True) + "\n")
     return 0
 
 
@@ -60,6 +70,14 @@ def main(argv=None):
     g.add_argument("--save-api", action="append", choices=list(catalog.SAVE_APIS))
     g.add_argument("--seed", type=int, default=7)
     g.add_argument("--keep-failed", action="store_true", help="keep the folders of failed cases")
+    g.add_argument("--in-process", action="store_true",
+                   help="run every case in this process (faster; 2.0 node names then depend on the selection)")
+    c = sub.add_parser("_case")  # internal: one case, run by generate in a fresh interpreter
+    c.add_argument("--out", required=True)
+    c.add_argument("--model", action="append", required=True)
+    c.add_argument("--save-api", action="append", required=True)
+    c.add_argument("--seed", type=int, default=7)
+    c.add_argument("--keep-failed", action="store_true")
     sub.add_parser("list", help="print the zoo as JSON")
     args = p.parse_args(argv)
     if args.cmd is None:
@@ -69,6 +87,8 @@ def main(argv=None):
     try:
         if args.cmd == "list":
             return cmd_list(args, out)
+        if args.cmd == "_case":
+            return cmd_case(args, out)
         return cmd_generate(args, out)
     except Exception:  # noqa: the probe itself broke
         traceback.print_exc()

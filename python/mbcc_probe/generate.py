@@ -39,6 +39,7 @@ def producer_info(rt):
         "platform": platform.platform(),
         "machine": platform.machine(),
         "probe_version": __version__,
+        "source_patches": rt.source_patches,
     }
 
 
@@ -179,28 +180,24 @@ def generate_case(rt, spec, save_api, out_dir, seed, log):
             meta["internals"] = {"status": "absent", "reason": "%s writes no graph" % save_api}
 
         phase = "self-check"
-        checks = []
-        primary = None
-        for api in savers.SELF_CHECK[save_api]:
-            r = self_check(rt, bundle_dir, spec, case.golden, api)
-            if r["status"] != "unsupported":
-                primary = r
-                checks.append(r)
-                break
-            checks.append(r)
-        # the other Python load APIs the producer offers: informative only
-        for api in meta["load_apis"]:
-            if api in catalog.PYTHON_LOAD_APIS and all(c["load_api"] != api for c in checks):
-                r = self_check(rt, bundle_dir, spec, case.golden, api)
-                r["informative"] = True
-                checks.append(r)
+        # Read the bundle back through every Python load API this release offers for it, the
+        # matching one first. It ships if at least one round-trips (the files are good); the
+        # others' failures on the producer itself are kept: they are real breaks (e.g. #12486,
+        # imports of a graph that reuses a block, fails on the release that exported it).
+        order = list(savers.SELF_CHECK[save_api])
+        order += [a for a in meta["load_apis"] if a in catalog.PYTHON_LOAD_APIS and a not in order]
+        checks = [self_check(rt, bundle_dir, spec, case.golden, api) for api in order]
         meta["self_check"] = checks
         _write_json(os.path.join(bundle_dir, "probe.json"), meta)
-        if primary is None:
-            raise RuntimeError("no load API on this release can read back a %s bundle" % save_api)
-        if primary["status"] != "ok":
-            raise RuntimeError("self-check through %s: %s" % (primary["load_api"], primary["reason"]))
-        result["self_check"] = primary["load_api"]
+        passed = [c for c in checks if c["status"] == "ok"]
+        failed = [c for c in checks if c["status"] == "failed"]
+        if not passed:
+            if not failed:
+                raise RuntimeError("no load API on MXNet %s can read back a %s bundle" % (rt.version, save_api))
+            raise RuntimeError("; ".join("%s: %s" % (c["load_api"], c["reason"]) for c in failed))
+        result["self_check"] = passed[0]["load_api"]
+        if failed:
+            result["producer_load_failures"] = [{"load_api": c["load_api"], "reason": c["reason"]} for c in failed]
         result["files"] = sorted(_walk(bundle_dir))
     except Exception as e:  # noqa
         log("%s/%s: %s failed: %s" % (spec.name, save_api, phase, _err(e)))
@@ -219,32 +216,80 @@ def _walk(root):
             yield os.path.relpath(os.path.join(dirpath, f), root)
 
 
-def run(out_dir, models=None, save_apis=None, seed=weights.DEFAULT_SEED, emit=None, log=None):
-    """Generate every selected case; ``emit(result)`` is called per case. Returns all results."""
-    from .runtime import Runtime
-
-    log = log or (lambda msg: sys.stderr.write(msg + "\n"))
-    emit = emit or (lambda r: None)
-    specs = [zoo.get(m) for m in models] if models else list(zoo.MODELS)
-    apis = save_apis or list(catalog.SAVE_APIS)
-    for a in apis:
-        if a not in catalog.SAVE_APIS:
-            raise KeyError("unknown save API %r (known: %s)" % (a, ", ".join(catalog.SAVE_APIS)))
-    rt = Runtime()
-    os.makedirs(out_dir, exist_ok=True)
-    results = []
-    for spec in specs:
-        for api in apis:
-            log("[mbcc_probe] %s %s / %s" % (rt.version, spec.name, api))
-            r = generate_case(rt, spec, api, out_dir, seed, log)
-            results.append(r)
-            emit(r)
-    report = {
+def _producer_report(rt, seed, results):
+    return {
         "schema_version": SCHEMA_VERSION,
         "producer": producer_info(rt),
         "seed": seed,
         "env": dict(DETERMINISM_ENV),
         "results": [{k: v for k, v in r.items() if k != "files"} for r in results],
     }
-    _write_json(os.path.join(out_dir, "probe-report.json"), report)
+
+
+def _selection(models, save_apis):
+    specs = [zoo.get(m) for m in models] if models else list(zoo.MODELS)
+    apis = save_apis or list(catalog.SAVE_APIS)
+    for a in apis:
+        if a not in catalog.SAVE_APIS:
+            raise KeyError("unknown save API %r (known: %s)" % (a, ", ".join(catalog.SAVE_APIS)))
+    return specs, apis
+
+
+def run_case(out_dir, model_name, save_api, seed=weights.DEFAULT_SEED, log=None):
+    """One case in this process (the body of the per-case child)."""
+    from .runtime import Runtime
+
+    log = log or (lambda msg: sys.stderr.write(msg + "\n"))
+    rt = Runtime()
+    os.makedirs(out_dir, exist_ok=True)
+    return generate_case(rt, zoo.get(model_name), save_api, out_dir, seed, log)
+
+
+def _run_child(out_dir, spec, api, seed, keep_failed, log):
+    """Run one case in a fresh interpreter: MXNet keeps process-wide counters (2.0 names graph
+    nodes node_<N> from a C++ counter that nothing resets), so a case's files are reproducible
+    only if every case starts from the same process state. Also isolates crashes."""
+    import subprocess
+
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = pkg_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    cmd = [sys.executable, "-m", "mbcc_probe", "_case", "--out", out_dir, "--model", spec.name,
+           "--save-api", api, "--seed", str(seed)]
+    if keep_failed:
+        cmd.append("--keep-failed")
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    err = proc.stderr.decode("utf-8", "replace")
+    sys.stderr.write(err)
+    lines = [l for l in proc.stdout.decode("utf-8", "replace").splitlines() if l.strip()]
+    if proc.returncode == 0 and len(lines) == 1:
+        return json.loads(lines[0])
+    shutil.rmtree(os.path.join(out_dir, spec.name, api), ignore_errors=True)
+    why = ("killed by signal %d" % -proc.returncode) if proc.returncode < 0 else ("exit code %d" % proc.returncode)
+    tail = err.strip().splitlines()[-5:]
+    return {"model": spec.name, "save_api": api, "status": "failed", "dir": os.path.join(spec.name, api),
+            "reason": "crash: probe child %s; stderr tail: %s" % (why, " | ".join(tail))}
+
+
+def run(out_dir, models=None, save_apis=None, seed=weights.DEFAULT_SEED, emit=None, log=None, isolate=True):
+    """Generate every selected case; ``emit(result)`` is called per case. Returns all results.
+    With ``isolate`` (the default) every case runs in its own interpreter."""
+    from .runtime import Runtime
+
+    log = log or (lambda msg: sys.stderr.write(msg + "\n"))
+    emit = emit or (lambda r: None)
+    specs, apis = _selection(models, save_apis)
+    rt = Runtime()
+    os.makedirs(out_dir, exist_ok=True)
+    results = []
+    for spec in specs:
+        for api in apis:
+            log("[mbcc_probe] %s %s / %s" % (rt.version, spec.name, api))
+            if isolate:
+                r = _run_child(out_dir, spec, api, seed, KEEP_FAILED, log)
+            else:
+                r = generate_case(rt, spec, api, out_dir, seed, log)
+            results.append(r)
+            emit(r)
+    _write_json(os.path.join(out_dir, "probe-report.json"), _producer_report(rt, seed, results))
     return results

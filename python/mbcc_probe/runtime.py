@@ -69,7 +69,12 @@ class Runtime:
     """Everything the zoo, the savers and the loaders need to know about the running MXNet."""
 
     def __init__(self):
+        from . import py311
+
+        py311.install()
         import mxnet as mx  # noqa: deliberately late: `list` must work without mxnet
+
+        self.source_patches = list(py311.PATCHED)
 
         self.mx = mx
         self.version = getattr(mx, "__version__", "unknown")
