@@ -180,15 +180,9 @@ struct Builder {
   }
 
   std::vector<std::string> step_env() const {
-    std::vector<std::string> env = {"PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1",
-                                    "PYTHONNOUSERSITE=1"};
-    if (!plan.library_path.empty()) {
-      std::string ld = (tmp / plan.library_path).string();
-      std::string inherited = env_value("LD_LIBRARY_PATH");
-      if (!inherited.empty()) ld += ":" + inherited;
-      env.push_back("LD_LIBRARY_PATH=" + ld);
-    }
-    return env;
+    // No LD_LIBRARY_PATH from the plan: the verify step must prove that the env's Python
+    // finds its libraries by itself.
+    return {"PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PYTHONNOUSERSITE=1"};
   }
 
   Status run_step(const std::string& what, std::vector<std::string> argv, const fs::path& out) {

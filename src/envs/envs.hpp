@@ -64,7 +64,8 @@ struct InstallPlan {
   bool known = false;            // false: not in the table, a default plan is used
   std::vector<Step> steps;       // run in order with <env>/bin/python
   Step verify;                   // run last; prints key=value lines kept in the marker
-  std::string library_path;      // folder inside the env to put on LD_LIBRARY_PATH, or empty
+  std::string library_path;      // folder inside the env with libraries libmxnet.so needs and
+                                 // the system lacks (the env's Python preloads them itself)
 };
 
 // The plan for `version`: the table's quirks, or for an unknown but well-formed version a plain
@@ -86,7 +87,8 @@ struct Env {
   std::filesystem::path dir;          // <envs>/1.9.1
   std::filesystem::path python;       // <envs>/1.9.1/bin/python
   std::filesystem::path libmxnet;     // the wheel's libmxnet.so (empty if the marker lacks it)
-  std::filesystem::path library_path; // to prepend to LD_LIBRARY_PATH, or empty
+  std::filesystem::path library_path; // a C caller prepends it to LD_LIBRARY_PATH before it
+                                      // dlopens libmxnet (0.12.x); empty when not needed
   std::string requirement;            // "mxnet==1.9.1"
   std::string mxnet_version;          // mxnet.__version__ as imported ("2.0.0beta1")
   std::string numpy_version;

@@ -79,9 +79,11 @@ print("patched", p)
 )PY";
 
 // 0.12.x link libgfortran.so.3 with no rpath and do not ship it; Debian 12 has only
-// libgfortran.so.5. The 1.0.0.post4 wheel bundles the .so.3 build and its libquadmath.
+// libgfortran.so.5. The 1.0.0.post4 wheel bundles the .so.3 build and its libquadmath. They go
+// to <env>/lib/mbcc-libs; a .pth hook preloads them (RTLD_GLOBAL) whenever the env's Python
+// starts, so `import mxnet` works without LD_LIBRARY_PATH. A C caller uses Env::library_path.
 constexpr std::string_view kBorrowGfortran = R"PY(
-import os, subprocess, sys, tempfile, zipfile
+import os, subprocess, sys, sysconfig, tempfile, zipfile
 dest = os.path.join(sys.prefix, "lib", "mbcc-libs")
 os.makedirs(dest, exist_ok=True)
 with tempfile.TemporaryDirectory() as d:
@@ -92,7 +94,15 @@ with tempfile.TemporaryDirectory() as d:
         for name in ("libgfortran.so.3", "libquadmath.so.0"):
             with z.open("mxnet/" + name) as src, open(os.path.join(dest, name), "wb") as out:
                 out.write(src.read())
-print("copied libgfortran.so.3 and libquadmath.so.0 to", dest)
+site = sysconfig.get_paths()["purelib"]
+with open(os.path.join(site, "mbcc_preload.py"), "w") as f:
+    f.write("# Written by mbcc: preloads the Fortran runtime this MXNet release links but lacks.\n"
+            "import ctypes, os, sys\n"
+            "for _n in ('libquadmath.so.0', 'libgfortran.so.3'):\n"
+            "    ctypes.CDLL(os.path.join(sys.prefix, 'lib', 'mbcc-libs', _n), mode=ctypes.RTLD_GLOBAL)\n")
+with open(os.path.join(site, "mbcc_preload.pth"), "w") as f:
+    f.write("import mbcc_preload\n")
+print("copied libgfortran.so.3 and libquadmath.so.0 to", dest, "and added mbcc_preload.pth")
 )PY";
 
 // Proves the environment imports MXNet and says what it holds, as key=value lines.
