@@ -48,7 +48,7 @@ def cmd_generate(args, out):
         out.flush()
 
     generate.run(args.out, args.model or None, args.save_api or None, args.seed, emit=emit,
-                 isolate=not args.in_process)
+                 isolate=not args.in_process, jobs=max(1, args.jobs))
     return 0
 
 
@@ -72,6 +72,7 @@ def main(argv=None):
     g.add_argument("--keep-failed", action="store_true", help="keep the folders of failed cases")
     g.add_argument("--in-process", action="store_true",
                    help="run every case in this process (faster; 2.0 node names then depend on the selection)")
+    g.add_argument("--jobs", type=int, default=1, help="cases run at once (one interpreter each)")
     c = sub.add_parser("_case")  # internal: one case, run by generate in a fresh interpreter
     c.add_argument("--out", required=True)
     c.add_argument("--model", action="append", required=True)

@@ -110,6 +110,10 @@ def generate_case(rt, spec, save_api, out_dir, seed, log):
     result = {"model": spec.name, "save_api": save_api, "status": "ok", "dir": os.path.relpath(bundle_dir, out_dir)}
     if os.path.exists(bundle_dir):
         shutil.rmtree(bundle_dir)
+    reason = savers.precheck(rt, spec, save_api)
+    if reason:
+        result.update(status="skipped", reason=reason)
+        return result
     phase = "build"
     try:
         with rt.fresh_names(seed):
@@ -175,6 +179,7 @@ def generate_case(rt, spec, save_api, out_dir, seed, log):
             except Exception as e:  # noqa: internals are a bonus, never a reason to drop a bundle
                 shutil.rmtree(os.path.join(bundle_dir, "internals"), ignore_errors=True)
                 meta["internals"] = {"status": "failed", "reason": _err(e)}
+                result["internals_error"] = _err(e, 300)
                 log("%s/%s: internals failed: %s" % (spec.name, save_api, _err(e)))
         else:
             meta["internals"] = {"status": "absent", "reason": "%s writes no graph" % save_api}
@@ -271,7 +276,8 @@ def _run_child(out_dir, spec, api, seed, keep_failed, log):
             "reason": "crash: probe child %s; stderr tail: %s" % (why, " | ".join(tail))}
 
 
-def run(out_dir, models=None, save_apis=None, seed=weights.DEFAULT_SEED, emit=None, log=None, isolate=True):
+def run(out_dir, models=None, save_apis=None, seed=weights.DEFAULT_SEED, emit=None, log=None, isolate=True,
+        jobs=1):
     """Generate every selected case; ``emit(result)`` is called per case. Returns all results.
     With ``isolate`` (the default) every case runs in its own interpreter."""
     from .runtime import Runtime
@@ -281,15 +287,31 @@ def run(out_dir, models=None, save_apis=None, seed=weights.DEFAULT_SEED, emit=No
     specs, apis = _selection(models, save_apis)
     rt = Runtime()
     os.makedirs(out_dir, exist_ok=True)
-    results = []
-    for spec in specs:
-        for api in apis:
-            log("[mbcc_probe] %s %s / %s" % (rt.version, spec.name, api))
-            if isolate:
-                r = _run_child(out_dir, spec, api, seed, KEEP_FAILED, log)
-            else:
-                r = generate_case(rt, spec, api, out_dir, seed, log)
-            results.append(r)
-            emit(r)
+    cases = [(spec, api) for spec in specs for api in apis]
+    results = [None] * len(cases)
+
+    def one(i):
+        spec, api = cases[i]
+        log("[mbcc_probe] %s %s / %s" % (rt.version, spec.name, api))
+        reason = savers.precheck(rt, spec, api)
+        if reason:  # no interpreter needed to say that
+            return {"model": spec.name, "save_api": api, "status": "skipped", "reason": reason,
+                    "dir": os.path.join(spec.name, api)}
+        if isolate:
+            return _run_child(out_dir, spec, api, seed, KEEP_FAILED, log)
+        return generate_case(rt, spec, api, out_dir, seed, log)
+
+    if isolate and jobs > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(one, i) for i in range(len(cases))]
+            for i, f in enumerate(futures):  # emitted in case order, whatever finished first
+                results[i] = f.result()
+                emit(results[i])
+    else:
+        for i in range(len(cases)):
+            results[i] = one(i)
+            emit(results[i])
     _write_json(os.path.join(out_dir, "probe-report.json"), _producer_report(rt, seed, results))
     return results

@@ -23,6 +23,28 @@ def _safe(name):
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:80]
 
 
+def _run_unfused(rt, sym, arrays):
+    """Per-node values of the graph as written: no subgraph (MKLDNN) fusion for this bind; with
+    fusion on, 1.9.1 cannot even bind get_internals() (arg_names.size() == in_args_map.size()).
+    1.6+ understands MXNET_SUBGRAPH_BACKEND=NONE; before that the value is looked up as a
+    backend name and fails, while an unset variable means no fusion."""
+    old = os.environ.get("MXNET_SUBGRAPH_BACKEND")
+    try:
+        os.environ["MXNET_SUBGRAPH_BACKEND"] = "NONE"
+        try:
+            return rt.run_symbol(sym, arrays)
+        except Exception as e:  # noqa
+            if "NONE is not found" not in str(e):
+                raise
+        del os.environ["MXNET_SUBGRAPH_BACKEND"]
+        return rt.run_symbol(sym, arrays)
+    finally:
+        if old is None:
+            os.environ.pop("MXNET_SUBGRAPH_BACKEND", None)
+        else:
+            os.environ["MXNET_SUBGRAPH_BACKEND"] = old
+
+
 def dump(rt, symbol_file, params_file, named_inputs, out_dir):
     """Write internals for the graph in ``symbol_file``; returns the index dict."""
     mx = rt.mx
@@ -38,17 +60,7 @@ def dump(rt, symbol_file, params_file, named_inputs, out_dir):
     missing = [n for n in internals.list_arguments() + internals.list_auxiliary_states() if n not in arrays]
     if missing:
         raise RuntimeError("internals: no value for %s" % ", ".join(missing))
-    # per-node values of the graph as written: no subgraph (MKLDNN) fusion for this bind, which
-    # also breaks binding get_internals() on 1.9.1 (arg_names.size() == in_args_map.size())
-    old = os.environ.get("MXNET_SUBGRAPH_BACKEND")
-    os.environ["MXNET_SUBGRAPH_BACKEND"] = "NONE"
-    try:
-        outs = rt.run_symbol(internals, arrays)
-    finally:
-        if old is None:
-            del os.environ["MXNET_SUBGRAPH_BACKEND"]
-        else:
-            os.environ["MXNET_SUBGRAPH_BACKEND"] = old
+    outs = _run_unfused(rt, internals, arrays)
     if len(outs) != len(names):
         raise RuntimeError("internals: %d outputs for %d names" % (len(outs), len(names)))
     os.makedirs(out_dir, exist_ok=True)

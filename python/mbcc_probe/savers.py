@@ -18,6 +18,33 @@ class Skip(Exception):
     """This case does not exist on this release; the message says why."""
 
 
+def is_hybrid(rt, spec):
+    return spec.hybrid is True or (spec.hybrid == "rnn" and rt.rnn_is_hybrid)
+
+
+def precheck(rt, spec, api):
+    """Why ``spec`` cannot go through ``api`` on this release (a sentence), or None. Decided
+    from the release's attributes and the model's kind without building anything."""
+    v = rt.version
+    if api != "module-checkpoint" and spec.kind != "gluon":
+        return "symbol-API model: there is no Gluon block to save"
+    if api == "module-checkpoint":
+        if spec.kind == "gluon" and not is_hybrid(rt, spec):
+            return "not a HybridBlock on MXNet %s: the model has no symbol" % v
+    elif api == "gluon-save-params" and not rt.has_save_params:
+        return "Block.save_params does not exist on MXNet %s (removed in 2.0)" % v
+    elif api == "gluon-save-parameters" and not rt.has_save_parameters:
+        return "Block.save_parameters does not exist on MXNet %s (first in 1.2.1)" % v
+    elif api == "gluon-export":
+        if not rt.has_export:
+            return "HybridBlock.export does not exist on MXNet %s (first in 0.12)" % v
+        if not is_hybrid(rt, spec):
+            return "not a HybridBlock on MXNet %s: cannot hybridize/export" % v
+    elif api == "gluon-block-save" and not rt.has_block_save:
+        return "Block.save does not exist on MXNet %s (1.9+)" % v
+    return None
+
+
 class Case(object):
     """One model, built on this release with seeded weights, and its golden outputs."""
 
@@ -131,12 +158,14 @@ def _cwd(path):
         os.chdir(old)
 
 
-def _need_gluon(case):
-    if case.spec.kind != "gluon":
-        raise Skip("symbol-API model: there is no Gluon block to save")
+def _precheck(case, api):
+    reason = precheck(case.rt, case.spec, api)
+    if reason:
+        raise Skip(reason)
 
 
 def save_module_checkpoint(case, model_dir):
+    _precheck(case, "module-checkpoint")
     rt = case.rt
     mx = rt.mx
     prefix = os.path.join(model_dir, case.spec.name)
@@ -175,28 +204,22 @@ def _symbol_pair(case, model_dir, writer):
 
 
 def save_gluon_save_params(case, model_dir):
-    _need_gluon(case)
-    if not case.rt.has_save_params:
-        raise Skip("Block.save_params does not exist on MXNet %s (removed in 2.0)" % case.rt.version)
+    _precheck(case, "gluon-save-params")
     name = case.spec.name + ".params"
     case.net.save_params(os.path.join(model_dir, name))
     return Saved([("model/" + name, "params")], "Block.save_params", None, None)
 
 
 def save_gluon_save_parameters(case, model_dir):
-    _need_gluon(case)
-    if not case.rt.has_save_parameters:
-        raise Skip("Block.save_parameters does not exist on MXNet %s (first in 1.2.1)" % case.rt.version)
+    _precheck(case, "gluon-save-parameters")
     name = case.spec.name + ".params"
     case.net.save_parameters(os.path.join(model_dir, name))
     return Saved([("model/" + name, "params")], "Block.save_parameters", None, None)
 
 
 def save_gluon_export(case, model_dir):
-    _need_gluon(case)
+    _precheck(case, "gluon-export")
     rt = case.rt
-    if not rt.has_export:
-        raise Skip("HybridBlock.export does not exist on MXNet %s (first in 0.12)" % rt.version)
     if not case.hybridized:
         raise Skip("not a HybridBlock on MXNet %s: cannot hybridize/export" % rt.version)
     case.net.export(os.path.join(model_dir, case.spec.name))
@@ -204,10 +227,7 @@ def save_gluon_export(case, model_dir):
 
 
 def save_gluon_block_save(case, model_dir):
-    _need_gluon(case)
-    rt = case.rt
-    if not rt.has_block_save:
-        raise Skip("Block.save does not exist on MXNet %s (1.9+)" % rt.version)
+    _precheck(case, "gluon-block-save")
     # Block.save writes <prefix>-model.json and <prefix>-model.params (1.9.x) or, whatever the
     # prefix, MyModel-model.params in the current directory (2.0 bug): save from inside model/.
     with _cwd(model_dir):

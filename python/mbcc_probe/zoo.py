@@ -24,9 +24,12 @@ SymbolModel = namedtuple("SymbolModel", "symbol data_names label_names")
 
 
 class ModelSpec(object):
-    def __init__(self, name, kind, covers, targets, inputs, build, tolerance=None):
+    def __init__(self, name, kind, covers, targets, inputs, build, tolerance=None, hybrid=True):
         self.name = name
         self.kind = kind  # "gluon" | "symbol"
+        # Gluon models: True (a HybridBlock everywhere), False (a plain Block), or "rnn" (holds
+        # gluon.rnn layers, which are HybridBlocks only from 1.3)
+        self.hybrid = hybrid if kind == "gluon" else None
         self.covers = covers
         self.targets = targets  # prior-art.md section 2 rows, e.g. ["#11091"]
         self.inputs = inputs
@@ -46,6 +49,7 @@ class ModelSpec(object):
             "targets": self.targets,
             "inputs": [{"name": i.name, "shape": list(i.shape), "kind": i.kind} for i in self.inputs],
             "tolerance": self.tolerance,
+            "hybrid": self.hybrid,
         }
 
 
@@ -60,9 +64,9 @@ def T(name, shape, high):
 MODELS = []
 
 
-def model(name, kind, covers, targets, inputs, tolerance=None):
+def model(name, kind, covers, targets, inputs, tolerance=None, hybrid=True):
     def deco(fn):
-        MODELS.append(ModelSpec(name, kind, covers, targets, inputs, fn, tolerance))
+        MODELS.append(ModelSpec(name, kind, covers, targets, inputs, fn, tolerance, hybrid))
         return fn
 
     return deco
@@ -147,6 +151,7 @@ def _lenet_children(rt):
     "plain (non-hybrid) gluon.Block with conv/pool/dense as attributes, imperative forward",
     ["MBCC lenet_gluon_save_params_api", "#1 #11091 save_params naming (1.1/1.2.0/1.2.1)"],
     [F("data", (2, 1, 16, 16))],
+    hybrid=False,
 )
 def build_lenet(rt, spec):
     nn = rt.nn
@@ -189,6 +194,7 @@ def build_lenet_hybrid(rt, spec):
     ["MBCC lstm_gluon_save_parameters_api", "#3 #12046 RNN HybridBlock key shim"],
     [T("data", (2, 6), 20)],
     tolerance={"rtol": 1e-4, "atol": 1e-5},
+    hybrid="rnn",
 )
 def build_lstm(rt, spec):
     nn, rnn = rt.nn, rt.rnn
@@ -278,6 +284,7 @@ def build_grouped_conv(rt, spec):
     ["#2 #11772 nested bidirectional RNN names", "#3 #12046"],
     [F("data", (2, 5, 4))],
     tolerance={"rtol": 1e-4, "atol": 1e-5},
+    hybrid="rnn",
 )
 def build_bilstm_gru(rt, spec):
     nn, rnn = rt.nn, rt.rnn

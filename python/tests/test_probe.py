@@ -1,0 +1,248 @@
+"""Tests of python/mbcc_probe, the part that runs inside each MXNet release.
+
+The pure-Python parts (the zoo catalogue, the seeded draws, the Python 3.8+ source fix) run in
+any interpreter with numpy. Everything else runs the probe in real release environments found
+through MBCC_TEST_MXNET_PYTHONS="1.9.1=/path/to/bin/python,2.0.0b1=/path/...", and skips,
+saying so, when a release it needs is not listed.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PYTHON_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PYTHON_DIR))
+
+from mbcc_probe import catalog, py311, weights, zoo  # noqa: E402
+
+ENV_VAR = "MBCC_TEST_MXNET_PYTHONS"
+ALL_MODELS = [m.name for m in zoo.MODELS]
+
+
+def release_pythons():
+    out = {}
+    for item in os.environ.get(ENV_VAR, "").split(","):
+        if "=" in item:
+            version, python = item.split("=", 1)
+            out[version.strip()] = python.strip()
+    return out
+
+
+def python_for(version):
+    py = release_pythons().get(version)
+    if not py:
+        pytest.skip("MXNet %s: not listed in %s (version=/path/to/python,...)" % (version, ENV_VAR))
+    return py
+
+
+def run_probe(python, *args, timeout=1800, lines=True):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(PYTHON_DIR) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    proc = subprocess.run(
+        [python, "-m", "mbcc_probe", *map(str, args), *(["--jobs", "2"] if args[0] == "generate" else [])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, "probe exited %d:\n%s" % (proc.returncode, proc.stderr.decode()[-4000:])
+    if not lines:
+        return json.loads(proc.stdout.decode())
+    return [json.loads(line) for line in proc.stdout.decode().splitlines() if line.strip()]
+
+
+def tree_bytes(root):
+    root = Path(root)
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+# ---- no MXNet needed ----------------------------------------------------------------------
+
+
+def test_zoo_has_the_required_models():
+    required = {
+        "mlp", "lenet", "lenet-hybrid", "lstm", "bn-cnn", "residual-shared", "grouped-conv",
+        "bilstm-gru", "softmax-output", "bn-eps-axis", "embedding-dense",
+    }
+    assert required <= set(ALL_MODELS)
+    for m in zoo.MODELS:
+        assert m.targets, "%s names no break it targets" % m.name
+        assert m.inputs
+
+
+def test_list_runs_without_mxnet():
+    doc = run_probe(sys.executable, "list", lines=False)
+    assert [m["name"] for m in doc["models"]] == ALL_MODELS
+    assert {a["name"] for a in doc["save_apis"]} == set(catalog.SAVE_APIS)
+
+
+def test_every_load_api_of_a_save_api_is_known():
+    for api, (_, loads) in catalog.SAVE_APIS.items():
+        for load in loads:
+            assert load in catalog.LOAD_APIS, (api, load)
+
+
+def test_inputs_and_params_are_seeded_and_independent_of_order():
+    spec = zoo.get("lstm")
+    a = weights.make_inputs(spec, 7)
+    weights.make_inputs(zoo.get("bn-cnn"), 7)  # another model in between changes nothing
+    b = weights.make_inputs(spec, 7)
+    assert all(x.tobytes() == y.tobytes() for x, y in zip(a, b))
+    assert a[0].dtype == np.float32 and np.all(a[0] == np.round(a[0]))  # token ids
+    assert weights.make_inputs(spec, 8)[0].tobytes() != a[0].tobytes()
+    rs1 = weights.stream(7, "bn-cnn", "params")
+    rs2 = weights.stream(7, "bn-cnn", "params")
+    v1 = weights.draw_param(rs1, "bncnn_batchnorm0_running_var", (6,))
+    v2 = weights.draw_param(rs2, "0.running_var", (6,))
+    assert v1.tobytes() == v2.tobytes() and v1.min() > 0
+
+
+def test_py311_fix_turns_yield_listcomp_into_generator():
+    src = (
+        "class L:\n"
+        "    def __iter__(self):\n"
+        "        generator = lambda: [(yield self.f([self.d[i] for i in batch]))\n"
+        "                             for batch in self.s]\n"
+        "        return generator()\n"
+    )
+    with pytest.raises(SyntaxError):
+        compile(src, "dataloader.py", "exec")
+    _, pattern, repl = py311.FIXES[0]
+    fixed, n = pattern.subn(repl, src)
+    assert n == 1
+    ns = {}
+    exec(compile(fixed, "dataloader.py", "exec"), ns)
+    obj = ns["L"]()
+    obj.f, obj.d, obj.s = sum, [1, 2, 3], [[0, 1], [2]]
+    assert list(obj) == [3, 3]
+
+
+# ---- inside real releases ---------------------------------------------------------------
+
+DETERMINISM_MODELS = ["bn-cnn", "lstm", "residual-shared"]
+
+
+@pytest.mark.parametrize("version", ["1.9.1", "2.0.0b1", "1.4.1", "1.0.0"])
+def test_generating_twice_gives_identical_bytes(version, tmp_path):
+    python = python_for(version)
+    args = []
+    for m in DETERMINISM_MODELS:
+        args += ["--model", m]
+    first = run_probe(python, "generate", "--out", tmp_path / "a", *args)
+    second = run_probe(python, "generate", "--out", tmp_path / "b", *args)
+    assert [r["status"] for r in first] == [r["status"] for r in second]
+    assert any(r["status"] == "ok" for r in first)
+    a, b = tree_bytes(tmp_path / "a"), tree_bytes(tmp_path / "b")
+    assert sorted(a) == sorted(b)
+    differ = [name for name in a if a[name] != b[name]]
+    assert not differ, "files differ between two runs on %s: %s" % (version, differ)
+    # a case's files do not depend on which other cases were generated with it
+    alone = run_probe(python, "generate", "--out", tmp_path / "c", "--model", "bn-cnn")
+    c = tree_bytes(tmp_path / "c" / "bn-cnn")
+    assert any(r["status"] == "ok" for r in alone)
+    for name, data in c.items():
+        assert a["bn-cnn/" + name] == data, name
+
+
+def _expected_on_191(spec):
+    if spec.kind == "symbol":
+        return {"module-checkpoint"}
+    if spec.name == "lenet":  # a plain Block: no symbol, no export
+        return {"gluon-save-params", "gluon-save-parameters", "gluon-block-save"}
+    return set(catalog.SAVE_APIS)
+
+
+def test_every_model_makes_every_applicable_bundle_on_191(tmp_path):
+    python = python_for("1.9.1")
+    results = run_probe(python, "generate", "--out", tmp_path)
+    by_case = {(r["model"], r["save_api"]): r for r in results}
+    assert len(by_case) == len(zoo.MODELS) * len(catalog.SAVE_APIS)
+    for spec in zoo.MODELS:
+        for api in catalog.SAVE_APIS:
+            r = by_case[(spec.name, api)]
+            if api in _expected_on_191(spec):
+                assert r["status"] == "ok", r
+                _check_bundle(tmp_path / spec.name / api, spec, api)
+            else:
+                assert r["status"] == "skipped" and r["reason"], r
+                assert not (tmp_path / spec.name / api).exists()
+    report = json.loads((tmp_path / "probe-report.json").read_text())
+    assert report["producer"]["mxnet_version"] == "1.9.1"
+    assert report["producer"]["mxget_version"] == 10901
+    assert "time" not in json.dumps(report).lower()
+
+
+def _check_bundle(bundle, spec, api):
+    meta = json.loads((bundle / "probe.json").read_text())
+    assert meta["model"] == spec.name and meta["save_api"] == api
+    assert meta["load_apis"] == catalog.SAVE_APIS[api][1]
+    for f in meta["model_files"]:
+        assert (bundle / f["path"]).is_file(), f
+    for t in meta["inputs"] + meta["outputs"]:
+        arr = np.load(bundle / t["file"])
+        assert list(arr.shape) == t["shape"] and str(arr.dtype) == t["dtype"], t
+        assert np.all(np.isfinite(arr))
+    assert any(c["status"] == "ok" for c in meta["self_check"])
+    if any(f["role"] == "symbol" for f in meta["model_files"]):
+        index = json.loads((bundle / "internals" / "index.json").read_text())
+        assert index["count"] > 0 and all(o["op"] != "null" for o in index["outputs"])
+        for o in index["outputs"]:
+            assert list(np.load(bundle / o["file"]).shape) == o["shape"]
+
+
+@pytest.mark.parametrize(
+    "version, model, api, words",
+    [
+        ("1.0.0", "lenet-hybrid", "gluon-save-parameters", "does not exist"),
+        ("1.0.0", "lenet-hybrid", "gluon-block-save", "does not exist"),
+        ("1.0.0", "lstm", "gluon-export", "not a HybridBlock"),
+        ("1.0.0", "mlp", "gluon-export", "symbol-API model"),
+        ("2.0.0b1", "lenet-hybrid", "gluon-save-params", "does not exist"),
+        ("2.0.0b1", "lenet", "gluon-export", "not a HybridBlock"),
+    ],
+)
+def test_absent_apis_are_reported_with_a_reason(version, model, api, words, tmp_path):
+    python = python_for(version)
+    (r,) = run_probe(python, "generate", "--out", tmp_path, "--model", model, "--save-api", api)
+    assert r["status"] == "skipped" and words in r["reason"], r
+    assert not (tmp_path / model / api).exists()
+    report = json.loads((tmp_path / "probe-report.json").read_text())
+    assert report["results"][0]["reason"] == r["reason"]
+
+
+@pytest.mark.parametrize("version", ["1.0.0", "2.0.0b1"])
+def test_present_apis_produce_bundles(version, tmp_path):
+    python = python_for(version)
+    results = run_probe(python, "generate", "--out", tmp_path, "--model", "bn-eps-axis")
+    ok = {r["save_api"] for r in results if r["status"] == "ok"}
+    if version == "1.0.0":
+        assert ok == {"module-checkpoint", "gluon-save-params", "gluon-export"}
+    else:
+        assert ok == {"module-checkpoint", "gluon-save-parameters", "gluon-export", "gluon-block-save"}
+
+
+def test_loaders_read_back_a_bundle_in_a_fresh_process(tmp_path):
+    python = python_for("1.9.1")
+    run_probe(python, "generate", "--out", tmp_path, "--model", "bn-cnn", "--save-api", "gluon-export")
+    bundle = tmp_path / "bn-cnn" / "gluon-export"
+    code = (
+        "import sys, numpy as np\n"
+        "from mbcc_probe import loaders\n"
+        "outs = loaders.load_and_run(sys.argv[1], sys.argv[2])\n"
+        "gold = np.load(sys.argv[1] + '/data/output_0.npy')\n"
+        "assert len(outs) == 1 and np.allclose(outs[0], gold, rtol=1e-5, atol=1e-6)\n"
+        "try:\n"
+        "    loaders.load_and_run(sys.argv[1], 'gluon-load-parameters')\n"
+        "except loaders.Unsupported as e:\n"
+        "    print('unsupported:', e)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(PYTHON_DIR))
+    for api in ("gluon-imports", "module-load-checkpoint"):
+        proc = subprocess.run([python, "-c", code, str(bundle), api], env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "unsupported: load API gluon-load-parameters does not apply" in proc.stdout
