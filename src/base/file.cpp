@@ -1,6 +1,7 @@
 #include "base/file.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,22 +32,21 @@ Result<FileBytes> read_file(const std::filesystem::path& path) {
     return Error::plain(path.string(), "not a regular file");
   }
   auto size = static_cast<std::size_t>(st.st_size);
-  // make_shared_for_overwrite leaves the bytes uninitialised: read() fills them.
-  std::shared_ptr<std::byte[]> buffer = std::make_shared_for_overwrite<std::byte[]>(size);
-  std::size_t done = 0;
-  while (done < size) {
-    ssize_t n = ::read(fd, buffer.get() + done, size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Error e = os_error(path, "cannot read");
-      ::close(fd);
-      return e;
-    }
-    if (n == 0) break;  // the file shrank while we read it
-    done += static_cast<std::size_t>(n);
+  if (size == 0) {
+    ::close(fd);
+    return FileBytes{nullptr, 0};
   }
+  // A private read-only mapping, populated up front: the bytes come straight from the page
+  // cache without a copy, and resident memory stays at the file's size.
+  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  Error e = os_error(path, "cannot map");
   ::close(fd);
-  return FileBytes{std::move(buffer), done};
+  if (mapped == MAP_FAILED) return e;
+  std::shared_ptr<const std::byte[]> owner(static_cast<const std::byte*>(mapped),
+                                           [size](const std::byte* p) {
+                                             ::munmap(const_cast<std::byte*>(p), size);
+                                           });
+  return FileBytes{std::move(owner), size};
 }
 
 Status write_file_atomic(const std::filesystem::path& path, std::span<const std::byte> bytes) {
