@@ -1,0 +1,52 @@
+// MXNet's load-time upgrade of graph JSON (src/nnvm/legacy_json_util.cc, pass LoadLegacyJSON):
+// what an older file becomes inside MXNet before anything uses it. Every pass whose threshold
+// is above the file's version runs, in MXNet's order; the outcome on save_000800.json is what
+// MXNet's test_load_000800 expects. Spec: shared/docs/mxnet-formats.md §2.5.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "formats/symbol_json.hpp"
+
+namespace mbcc {
+
+constexpr int kMxnetVersion191 = 10901;
+constexpr int kMxnetVersion200 = 20000;
+
+enum class UpgradePass {
+  kFixHiddenKeys,  // FixParsing (files older than the loader): lr_mult -> __lr_mult__, ...
+  kAddAuxInputs,   // 0.8 -> 0.9: auxiliary inputs were not saved; add them as variables
+  kInitHints,      // 0.9.3 -> 0.9.4: __init__ hints ops give their variables
+  kArgmaxAxis,     // 0.9.4 -> 0.9.5: argmax/argmin axis -1 meant "all axes"; drop it
+};
+std::string_view upgrade_pass_name(UpgradePass pass);
+
+struct UpgradedSymbol {
+  // As MXNet holds it: the nodes the heads reach, in post_order, variables added by the
+  // upgrade just before the node that reads them; node_row_ptr cleared.
+  Graph graph;
+  std::vector<UpgradePass> passes;    // the passes that ran, in order
+  std::vector<std::string> warnings;  // e.g. a file newer than the loader
+};
+
+// Upgrades `file` the way MXNet `loader_version` loads it. Only FixParsing depends on the
+// loader: it runs for files older than the loader, and 2.0 loaders also hide profiler_scope.
+UpgradedSymbol upgrade_symbol(const SymbolFile& file, int loader_version = kMxnetVersion200);
+
+// The passes one by one, as upgrade_symbol runs them (each visits nodes in post_order).
+// `<key>` attributes named after a hidden key k (ctx_group, lr_mult, wd_mult,
+// force_mirroring, mirror_stage, and profiler_scope from 2.0) become `__k__`; an op's
+// `<input>_<k>` moves to the variable feeding that input as `__k__`.
+void fix_hidden_keys(Graph& graph, int loader_version);
+// Appends the inputs an op declares but the node lacks as variables `<node>_<input name>`,
+// each with a copy of the node's attributes; returns the graph in MXNet's order.
+Graph add_aux_inputs(const Graph& graph);
+void add_init_hints(Graph& graph);
+void drop_argmax_axis(Graph& graph);
+
+// The nodes the heads reach, renumbered in post_order (what MXNet keeps of a loaded graph).
+Graph in_mxnet_order(const Graph& graph);
+
+}  // namespace mbcc
