@@ -66,8 +66,10 @@ std::vector<std::byte> serialize(const NDArrayList& list, RecordVersion version)
   return bytes.ok() ? *bytes : std::vector<std::byte>{};
 }
 
+// Parses a copy that the tensors keep alive, as read_ndarray_list does with the file's buffer.
 Result<NDArrayList> parse(std::span<const std::byte> bytes) {
-  return parse_ndarray_list(bytes, nullptr, std::string(kSource));
+  auto owner = std::make_shared<const std::vector<std::byte>>(bytes.begin(), bytes.end());
+  return parse_ndarray_list(*owner, owner, std::string(kSource));
 }
 
 std::vector<std::byte> bytes_of(std::initializer_list<int> values) {
@@ -290,11 +292,15 @@ TEST(NDArrayFile, ReadsTheRealLegacyFile) {
 TEST(NDArrayFile, TensorsAreViewsIntoTheBuffer) {
   NDArrayList list;
   list.arrays = {dense(DType::kFloat32, {2, 3}), csr(DType::kFloat64)};
-  const std::vector<std::byte> bytes = serialize(list, RecordVersion::kV2);
-  Result<NDArrayList> parsed = parse(bytes);
+  auto bytes = std::make_shared<const std::vector<std::byte>>(serialize(list, RecordVersion::kV2));
+  Result<NDArrayList> parsed = parse_ndarray_list(*bytes, bytes, std::string(kSource));
   ASSERT_TRUE(parsed.ok());
+  std::weak_ptr<const std::vector<std::byte>> buffer = bytes;
+  bytes.reset();
+  ASSERT_FALSE(buffer.expired()) << "the tensors keep the buffer alive";
+  const std::vector<std::byte>& kept = *buffer.lock();
   const auto inside = [&](const Tensor& t) {
-    return t.bytes().data() >= bytes.data() && t.bytes().data() < bytes.data() + bytes.size();
+    return t.bytes().data() >= kept.data() && t.bytes().data() < kept.data() + kept.size();
   };
   EXPECT_TRUE(inside(parsed->arrays[0].values));
   EXPECT_TRUE(inside(parsed->arrays[1].values));

@@ -26,8 +26,10 @@ std::vector<std::byte> seed_bytes(std::string_view name) {
               : std::vector<std::byte>{};
 }
 
+// Parses a copy that the tensor keeps alive, as read_npy does with the file's buffer.
 Result<Tensor> parse(std::span<const std::byte> bytes, NpyHeader* header = nullptr) {
-  return parse_npy(bytes, nullptr, std::string(kSource), header);
+  auto owner = std::make_shared<const std::vector<std::byte>>(bytes.begin(), bytes.end());
+  return parse_npy(*owner, owner, std::string(kSource), header);
 }
 
 std::vector<std::byte> text_bytes(std::string_view text) {
@@ -174,11 +176,11 @@ TEST(Npy, WritesVersion2WhenTheHeaderOutgrowsVersion1) {
 
 TEST(Npy, COrderTensorsAreViewsAndFortranOnesOwnedCopies) {
   const std::vector<std::byte> c_order = seed_bytes("numpy_f4_2x3.npy");
-  Result<Tensor> view = parse(c_order);
+  Result<Tensor> view = parse_npy(c_order, nullptr, std::string(kSource));
   ASSERT_TRUE(view.ok());
   EXPECT_EQ(view->bytes().data(), c_order.data() + 128);
   const std::vector<std::byte> fortran = seed_bytes("numpy_i2_fortran_2x3.npy");
-  Result<Tensor> copy = parse(fortran);
+  Result<Tensor> copy = parse_npy(fortran, nullptr, std::string(kSource));
   ASSERT_TRUE(copy.ok());
   EXPECT_FALSE(copy->bytes().data() >= fortran.data() &&
                copy->bytes().data() < fortran.data() + fortran.size());
