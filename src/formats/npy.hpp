@@ -54,6 +54,18 @@ struct NpzEntry {
   bool compressed = false;
 };
 
+// One member of a zip archive: its name and its bytes, in parts written back to back (an npy
+// header, then a tensor's data), so that nothing is copied before it is compressed.
+struct ZipMember {
+  std::string name;
+  std::vector<std::span<const std::byte>> parts;
+};
+
+// A zip archive of `members` in that order, stored or deflated, with fixed timestamps so equal
+// input gives equal bytes. No members gives the 22-byte empty archive numpy writes.
+Result<std::vector<std::byte>> serialize_zip(const std::vector<ZipMember>& members,
+                                             bool compress = false);
+
 // Bounds on what reading an npz may inflate. Member sizes are also checked against what
 // deflate can produce from the compressed bytes, so small archives cannot claim huge members.
 struct NpzLimits {
@@ -67,8 +79,7 @@ Result<std::vector<NpzEntry>> parse_npz(std::span<const std::byte> bytes, const 
                                         const NpzLimits& limits = {});
 Result<std::vector<NpzEntry>> read_npz(const std::filesystem::path& path,
                                        const NpzLimits& limits = {});
-// Writes one member per dense entry and MXNet's folder per sparse one, stored or deflated, with
-// fixed timestamps so equal input gives equal bytes.
+// Writes one member per dense entry and MXNet's folder per sparse one (see serialize_zip).
 Result<std::vector<std::byte>> serialize_npz(const std::vector<NpzEntry>& entries,
                                              bool compress = false);
 

@@ -337,6 +337,15 @@ Result<std::vector<NpzEntry>> parse_npz(std::span<const std::byte> bytes, const 
       entries.push_back(std::move(entry));
     }
   }
+  // Loaders turn the entries into a dict: two arrays of one name (a dense `x.npy` and a sparse
+  // folder `x/`, say) would silently lose one.
+  std::set<std::string_view> names;
+  for (const NpzEntry& entry : entries) {
+    if (!names.insert(entry.name).second) {
+      return archive_error(source, "", "array name", fmt::format("'{}' twice", entry.name),
+                           "each name once");
+    }
+  }
   return entries;
 }
 
@@ -348,99 +357,81 @@ Result<std::vector<NpzEntry>> read_npz(const std::filesystem::path& path, const 
 
 namespace {
 
-constexpr std::string_view kWriterSource = "npz writer";
+constexpr std::string_view kWriterSource = "zip writer";
 
-// Adds members to an in-memory archive. Member data is not copied: it must outlive close().
-class NpzWriter {
- public:
-  Status open() {
-    zip_error_t error;
-    zip_error_init(&error);
-    output_.reset(zip_source_buffer_create(nullptr, 0, 0, &error));
-    if (!output_) return libzip_error(kWriterSource, "", "create", &error);
-    archive_.reset(zip_open_from_source(output_.get(), ZIP_CREATE | ZIP_TRUNCATE, &error));
-    if (!archive_) return libzip_error(kWriterSource, "", "open", &error);
-    zip_source_keep(output_.get());  // one reference for the archive, one for reading back
-    return Ok{};
+// The archive libzip wrote into `output`, copied out.
+Result<std::vector<std::byte>> archive_bytes(zip_source_t* output) {
+  zip_stat_t stat;
+  zip_stat_init(&stat);
+  if (zip_source_stat(output, &stat) != 0 || zip_source_open(output) != 0) {
+    return libzip_error(kWriterSource, "", "read back",
+                        zip_error_strerror(zip_source_error(output)));
   }
-
-  Status add(const std::string& name, std::span<const std::byte> header,
-             std::span<const std::byte> data, bool compress) {
-    std::array<zip_buffer_fragment_t, 2> fragments{};
-    std::size_t used = 0;
-    for (std::span<const std::byte> part : {header, data}) {
-      if (part.empty()) continue;
-      // libzip only reads the fragments, but its struct is not const.
-      fragments[used++] = {reinterpret_cast<zip_uint8_t*>(const_cast<std::byte*>(part.data())),
-                           part.size()};
-    }
-    zip_error_t error;
-    zip_error_init(&error);
-    Source member(zip_source_buffer_fragment_create(fragments.data(), used, 0, &error));
-    if (!member) return libzip_error(kWriterSource, member_location(name), "add", &error);
-    const zip_int64_t index =
-        zip_file_add(archive_.get(), name.c_str(), member.get(), ZIP_FL_ENC_UTF_8);
-    if (index < 0) return archive_failure(name, "add");
-    member.release();  // the archive owns it now
-    const auto i = static_cast<zip_uint64_t>(index);
-    if (zip_set_file_compression(archive_.get(), i, compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0) !=
-            0 ||
-        zip_file_set_dostime(archive_.get(), i, 0, kDosDate, 0) != 0) {
-      return archive_failure(name, "add");
-    }
-    ++members_;
-    return Ok{};
+  std::vector<std::byte> out(static_cast<std::size_t>(stat.size));
+  const zip_int64_t n = zip_source_read(output, out.data(), out.size());
+  zip_source_close(output);
+  if (n != static_cast<zip_int64_t>(out.size())) {
+    return libzip_error(kWriterSource, "", "read back", "short read");
   }
-
-  Result<std::vector<std::byte>> close() {
-    if (members_ == 0) {
-      const auto* empty = reinterpret_cast<const std::byte*>(kEmptyArchive.data());
-      return std::vector<std::byte>(empty, empty + kEmptyArchive.size());
-    }
-    if (zip_close(archive_.get()) != 0) return archive_failure("", "write");
-    archive_.release();  // zip_close freed it
-    zip_stat_t stat;
-    zip_stat_init(&stat);
-    if (zip_source_stat(output_.get(), &stat) != 0 || zip_source_open(output_.get()) != 0) {
-      return libzip_error(kWriterSource, "", "read back",
-                          zip_error_strerror(zip_source_error(output_.get())));
-    }
-    std::vector<std::byte> out(static_cast<std::size_t>(stat.size));
-    const zip_int64_t n = zip_source_read(output_.get(), out.data(), out.size());
-    zip_source_close(output_.get());
-    if (n != static_cast<zip_int64_t>(out.size())) {
-      return libzip_error(kWriterSource, "", "read back", "short read");
-    }
-    return out;
-  }
-
- private:
-  Error archive_failure(std::string_view member, std::string_view step) {
-    return libzip_error(kWriterSource, member.empty() ? "" : member_location(member), step,
-                        zip_strerror(archive_.get()));
-  }
-
-  Source output_;
-  Archive archive_;
-  std::size_t members_ = 0;
-};
-
-std::span<const std::byte> text_bytes(std::string_view text) {
-  return std::as_bytes(std::span(text.data(), text.size()));
+  return out;
 }
 
 }  // namespace
 
+Result<std::vector<std::byte>> serialize_zip(const std::vector<ZipMember>& members, bool compress) {
+  if (members.empty()) {
+    const auto* empty = reinterpret_cast<const std::byte*>(kEmptyArchive.data());
+    return std::vector<std::byte>(empty, empty + kEmptyArchive.size());
+  }
+  zip_error_t error;
+  zip_error_init(&error);
+  Source output(zip_source_buffer_create(nullptr, 0, 0, &error));
+  if (!output) return libzip_error(kWriterSource, "", "create", &error);
+  Archive archive(zip_open_from_source(output.get(), ZIP_CREATE | ZIP_TRUNCATE, &error));
+  if (!archive) return libzip_error(kWriterSource, "", "open", &error);
+  zip_source_keep(output.get());  // one reference for the archive, one for reading back
+  const auto failure = [&](std::string location, std::string_view step) {
+    return libzip_error(kWriterSource, std::move(location), step, zip_strerror(archive.get()));
+  };
+
+  for (const ZipMember& member : members) {
+    const std::string location = member_location(member.name);
+    std::vector<zip_buffer_fragment_t> fragments;
+    for (std::span<const std::byte> part : member.parts) {
+      if (part.empty()) continue;
+      // libzip only reads the fragments, but its struct is not const.
+      fragments.push_back(
+          {reinterpret_cast<zip_uint8_t*>(const_cast<std::byte*>(part.data())), part.size()});
+    }
+    Source source(zip_source_buffer_fragment_create(fragments.data(), fragments.size(), 0, &error));
+    if (!source) return libzip_error(kWriterSource, location, "add", &error);
+    const zip_int64_t index =
+        zip_file_add(archive.get(), member.name.c_str(), source.get(), ZIP_FL_ENC_UTF_8);
+    if (index < 0) return failure(location, "add");
+    source.release();  // the archive owns it now
+    const auto i = static_cast<zip_uint64_t>(index);
+    if (zip_set_file_compression(archive.get(), i, compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0) !=
+            0 ||
+        zip_file_set_dostime(archive.get(), i, 0, kDosDate, 0) != 0) {
+      return failure(location, "add");
+    }
+  }
+  if (zip_close(archive.get()) != 0) return failure("", "write");
+  archive.release();  // zip_close freed it
+  return archive_bytes(output.get());
+}
+
 Result<std::vector<std::byte>> serialize_npz(const std::vector<NpzEntry>& entries, bool compress) {
-  NpzWriter writer;
-  MBCC_TRY(writer.open());
-  // Headers and small members, kept at stable addresses until the archive is closed.
+  std::vector<ZipMember> members;
+  // Headers and small members, at stable addresses until the archive is written.
   std::deque<std::vector<std::byte>> buffers;
-  const auto add_npy = [&](const std::string& name, const Tensor& tensor) {
-    const DTypeInfo& info = dtype_info(tensor.dtype());
-    const std::vector<std::byte>& header =
-        buffers.emplace_back(serialize_npy_raw(info.npy_descr, tensor.shape(), {}));
-    return writer.add(name + ".npy", header, tensor.bytes(), compress);
+  const auto add = [&](std::string name, std::vector<std::byte> npy,
+                       std::span<const std::byte> data = {}) {
+    members.push_back(ZipMember{std::move(name), {buffers.emplace_back(std::move(npy)), data}});
+  };
+  const auto add_tensor = [&](const std::string& name, const Tensor& tensor) {
+    add(name + ".npy", serialize_npy_raw(dtype_info(tensor.dtype()).npy_descr, tensor.shape(), {}),
+        tensor.bytes());
   };
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const NpzEntry& entry = entries[i];
@@ -449,31 +440,28 @@ Result<std::vector<std::byte>> serialize_npz(const std::vector<NpzEntry>& entrie
                                   : check_sparse_layout(array);
     if (!layout) {
       Error e = in_field(layout.error(), fmt::format("entries[{}] '{}'", i, entry.name));
-      e.source = kWriterSource;
+      e.source = "npz writer";
       return e;
     }
     if (array.storage == StorageType::kDefault) {
-      MBCC_TRY(add_npy(entry.name, array.values));
+      add_tensor(entry.name, array.values);
       continue;
     }
     // MXNet's folder: data, indptr (csr), indices, shape (int64), format (the name as bytes).
     const std::string folder = entry.name + "/";
-    MBCC_TRY(add_npy(folder + "data", array.values));
-    if (array.storage == StorageType::kCsr) MBCC_TRY(add_npy(folder + "indptr", array.aux[0]));
-    MBCC_TRY(add_npy(folder + "indices", array.aux.back()));
+    add_tensor(folder + "data", array.values);
+    if (array.storage == StorageType::kCsr) add_tensor(folder + "indptr", array.aux[0]);
+    add_tensor(folder + "indices", array.aux.back());
     std::vector<std::byte> dims;
     for (int64_t dim : array.shape) append_le(dims, dim);
-    MBCC_TRY(writer.add(folder + "shape.npy",
-                        buffers.emplace_back(serialize_npy_raw(
-                            "<i8", {static_cast<int64_t>(array.shape.size())}, dims)),
-                        {}, compress));
+    add(folder + "shape.npy",
+        serialize_npy_raw("<i8", {static_cast<int64_t>(array.shape.size())}, dims));
     const std::string_view format = storage_type_name(array.storage);
-    MBCC_TRY(writer.add(folder + "format.npy",
-                        buffers.emplace_back(serialize_npy_raw(fmt::format("|S{}", format.size()),
-                                                               {}, text_bytes(format))),
-                        {}, compress));
+    add(folder + "format.npy",
+        serialize_npy_raw(fmt::format("|S{}", format.size()), {},
+                          std::as_bytes(std::span(format.data(), format.size()))));
   }
-  return writer.close();
+  return serialize_zip(members, compress);
 }
 
 }  // namespace mbcc

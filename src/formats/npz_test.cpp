@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-#include <zip.h>
 
 #include <cstring>
 #include <filesystem>
@@ -108,30 +107,14 @@ void put_u32(std::vector<std::byte>& bytes, std::size_t offset, uint32_t value) 
   std::memcpy(bytes.data() + offset, &value, sizeof value);
 }
 
-// A stored archive of the given members, written with libzip directly: members that mbcc's
-// own writer would never produce.
+// A stored archive of raw members: ones that serialize_npz would never produce.
 std::vector<std::byte> zip_of(
     const std::vector<std::pair<std::string, std::vector<std::byte>>>& members) {
-  zip_error_t error;
-  zip_error_init(&error);
-  zip_source_t* out = zip_source_buffer_create(nullptr, 0, 0, &error);
-  zip_t* archive = zip_open_from_source(out, ZIP_CREATE | ZIP_TRUNCATE, &error);
-  EXPECT_NE(archive, nullptr);
-  zip_source_keep(out);
-  for (const auto& [name, bytes] : members) {
-    zip_source_t* member = zip_source_buffer(archive, bytes.data(), bytes.size(), 0);
-    EXPECT_GE(zip_file_add(archive, name.c_str(), member, 0), 0);
-  }
-  EXPECT_EQ(zip_close(archive), 0);
-  zip_stat_t stat;
-  zip_stat_init(&stat);
-  zip_source_stat(out, &stat);
-  std::vector<std::byte> result(stat.size);
-  zip_source_open(out);
-  zip_source_read(out, result.data(), result.size());
-  zip_source_close(out);
-  zip_source_free(out);
-  return result;
+  std::vector<ZipMember> zip_members;
+  for (const auto& [name, bytes] : members) zip_members.push_back(ZipMember{name, {bytes}});
+  Result<std::vector<std::byte>> archive = serialize_zip(zip_members);
+  if (!archive) ADD_FAILURE() << archive.error().message();
+  return archive ? *archive : std::vector<std::byte>{};
 }
 
 constexpr std::string_view kLocalHeader = "PK\x03\x04";
@@ -323,9 +306,18 @@ TEST(Npz, RejectsDuplicateMembersAndNonArchives) {
                  dense_entry("b", tensor_of<int8_t>(DType::kInt8, {1}, {2}))},
                 false);
   for (std::size_t at : find_all(bytes, "b.npy")) bytes[at] = std::byte{'a'};
-  EXPECT_FALSE(parse(bytes).ok());
+  Result<std::vector<NpzEntry>> result = parse(bytes);
+  EXPECT_FALSE(result.ok());
 
-  Result<std::vector<NpzEntry>> result = parse(std::vector<std::byte>(100, std::byte{'x'}));
+  // A dense `x.npy` and a sparse folder `x/` would be one name twice in the loaded dict.
+  NpzEntry sparse = csr_entry("x");
+  result = parse(
+      serialize({dense_entry("x", tensor_of<int8_t>(DType::kInt8, {1}, {1})), sparse}, false));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().field, "array name");
+  EXPECT_EQ(result.error().found, "'x' twice");
+
+  result = parse(std::vector<std::byte>(100, std::byte{'x'}));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().source, kSource);
 }
