@@ -33,7 +33,7 @@ def producer_info(rt):
         "mxnet_version": rt.version,
         "mxget_version": rt.mxget_version(),
         "features": rt.features(),
-        "np_mode": rt.is2,
+        "np_mode": rt.np_mode,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "platform": platform.platform(),
@@ -124,7 +124,7 @@ def generate_case(rt, spec, save_api, out_dir, seed, log):
             os.makedirs(model_dir)
             phase = "save"
             saved = savers.SAVERS[save_api](case, model_dir)
-    except savers.Skip as e:
+    except (savers.Skip, zoo.Unavailable) as e:
         shutil.rmtree(bundle_dir, ignore_errors=True)
         result.update(status="skipped", reason=str(e))
         return result
@@ -154,6 +154,7 @@ def generate_case(rt, spec, save_api, out_dir, seed, log):
             "schema_version": SCHEMA_VERSION,
             "model": spec.name,
             "model_kind": spec.kind,
+            "model_prefix": spec.prefix if (spec.kind == "gluon" and rt.has_prefix) else None,
             "save_api": save_api,
             "writer": saved.writer,
             "producer": producer_info(rt),

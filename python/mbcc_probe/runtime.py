@@ -80,9 +80,10 @@ class Runtime:
         self.version = getattr(mx, "__version__", "unknown")
         self.vtuple = parse_version(self.version)
         self.is2 = self.vtuple[0] >= 2
-        if self.is2:
-            # 2.0.0b1 turns np mode on at import; 2.0.0a0 does not. Same mode on both.
-            mx.npx.set_np()
+        # the release's own default, never forced: 2.0.0b1 turns np mode on at import,
+        # 2.0.0a0 does not (Gluon then takes mx.nd arrays and writes V2 files), 1.x never does
+        util = getattr(mx, "util", None)
+        self.np_mode = bool(util is not None and hasattr(util, "is_np_array") and util.is_np_array())
         g = mx.gluon
         self.gluon = g
         self.nn = g.nn
@@ -95,44 +96,54 @@ class Runtime:
         # Block.save/load: 1.9.x (PREFIX-model.params) and 2.0 (hard-coded MyModel-model.params)
         self.has_block_save = hasattr(g.Block, "save") and hasattr(g.Block, "load")
         self.rnn_is_hybrid = issubclass(g.rnn.LSTM, g.HybridBlock)
+        # Gluon 1 style (hybrid_forward(F, ...)): every 1.x and 2.0.0a0; 2.0.0b1 only has forward
+        self.has_hybrid_forward = hasattr(g.HybridBlock, "hybrid_forward")
+        import inspect
+
+        try:
+            self.has_prefix = "prefix" in inspect.signature(g.Block.__init__).parameters
+        except (TypeError, ValueError):
+            self.has_prefix = True
+        self.has_bind = hasattr(mx.sym.Symbol, "bind")
         self.HybridBlock, self.Block = self._make_bases()
 
     # ---- portable bases --------------------------------------------------------------
     def _make_bases(self):
         g = self.gluon
-        mx = self.mx
         rt = self
-        if self.is2:
+
+        def init_kwargs(prefix):
+            return {"prefix": prefix} if rt.has_prefix else {}
+
+        def ops(F=None):
+            if rt.np_mode:
+                return _NpOps(rt.mx)
+            return _LegacyOps(F if F is not None else rt.mx.nd)
+
+        if self.has_hybrid_forward:
 
             class HybridBlock(g.HybridBlock):
                 def __init__(self, prefix=None):
-                    super().__init__()
+                    super().__init__(**init_kwargs(prefix))
 
-                def forward(self, x, *args):
-                    return self.compute(_NpOps(mx), x, *args)
-
-            class Block(g.Block):
-                def __init__(self, prefix=None):
-                    super().__init__()
-
-                def forward(self, x, *args):
-                    return self.compute(_NpOps(mx), x, *args)
+                def hybrid_forward(self, F, x, *args, **params):
+                    return self.compute(ops(F), x, *args)
 
         else:
 
             class HybridBlock(g.HybridBlock):
                 def __init__(self, prefix=None):
-                    super().__init__(prefix=prefix)
-
-                def hybrid_forward(self, F, x, *args, **params):
-                    return self.compute(_LegacyOps(F), x, *args)
-
-            class Block(g.Block):
-                def __init__(self, prefix=None):
-                    super().__init__(prefix=prefix)
+                    super().__init__(**init_kwargs(prefix))
 
                 def forward(self, x, *args):
-                    return self.compute(_LegacyOps(rt.mx.nd), x, *args)
+                    return self.compute(ops(), x, *args)
+
+        class Block(g.Block):
+            def __init__(self, prefix=None):
+                super().__init__(**init_kwargs(prefix))
+
+            def forward(self, x, *args):
+                return self.compute(ops(), x, *args)
 
         return HybridBlock, Block
 
@@ -144,7 +155,7 @@ class Runtime:
 
     def sequential(self, prefix, hybrid=True):
         cls = self.nn.HybridSequential if hybrid else self.nn.Sequential
-        return cls() if self.is2 else cls(prefix=prefix)
+        return cls(prefix=prefix) if self.has_prefix else cls()
 
     def is_hybrid(self, block):
         return isinstance(block, self.gluon.HybridBlock)
@@ -154,16 +165,21 @@ class Runtime:
 
     # ---- arrays ------------------------------------------------------------------------
     def array(self, a):
-        """numpy -> the release's array type (mx.np in 2.0, mx.nd in 1.x), float32 kept."""
-        if self.is2:
+        """numpy -> the array type Gluon takes here (mx.np in np mode, else mx.nd), dtype kept."""
+        if self.np_mode:
             return self.mx.np.array(a, dtype=a.dtype)
         return self.mx.nd.array(a, dtype=a.dtype)
 
     def nd_array(self, a):
         """numpy -> legacy mx.nd.NDArray (what mx.nd.save / Module want)."""
-        if self.is2:
-            return self.mx.np.array(a, dtype=a.dtype).as_nd_ndarray()
         return self.mx.nd.array(a, dtype=a.dtype)
+
+    def as_nd(self, x):
+        """An mx.np array as mx.nd (no-op for mx.nd arrays)."""
+        np_mod = getattr(self.mx, "np", None)
+        if np_mod is not None and isinstance(x, getattr(np_mod, "ndarray", ())):
+            return x.as_nd_ndarray()
+        return x
 
     @staticmethod
     def to_numpy(x):
@@ -227,8 +243,8 @@ class Runtime:
     # ---- legacy-mode scopes (2.0) --------------------------------------------------------
     @contextlib.contextmanager
     def legacy_mode(self):
-        """np_array(False) + np_shape(False) in 2.0 (to read V2 files); nothing in 1.x."""
-        if not self.is2:
+        """np_array(False) + np_shape(False) in np mode (to read V2 files); else nothing."""
+        if not self.np_mode:
             yield
             return
         mx = self.mx
@@ -240,7 +256,7 @@ class Runtime:
         """Load an NDArray-list / npz file into {key: release array}. In 2.0 the np loader is
         tried first, then the legacy loader outside np mode (V2 files), as Gluon does."""
         mx = self.mx
-        if not self.is2:
+        if not self.np_mode:
             return dict(mx.nd.load(path))
         try:
             loaded = mx.npx.load(path)
@@ -261,10 +277,8 @@ class Runtime:
         mx = self.mx
         args = {n: self.array(arrays[n]) for n in sym.list_arguments()}
         aux = {n: self.array(arrays[n]) for n in sym.list_auxiliary_states()}
-        if self.is2:
-            ex = sym._bind(mx.cpu(), args=args, grad_req="null", aux_states=aux)
-        else:
-            ex = sym.bind(mx.cpu(), args=args, grad_req="null", aux_states=aux)
+        bind = sym.bind if self.has_bind else sym._bind  # 2.0 made it private
+        ex = bind(mx.cpu(), args=args, grad_req="null", aux_states=aux)
         outs = ex.forward(is_train=False)
         if outs is None:
             outs = ex.outputs

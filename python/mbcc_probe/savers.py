@@ -136,8 +136,8 @@ class Case(object):
             raise Skip("module-checkpoint of Gluon models supports one input")
         if rt.is2:
             sym, params = self.net.export(None)
-            arg = {k[4:]: v.as_nd_ndarray() for k, v in params.items() if k.startswith("arg:")}
-            aux = {k[4:]: v.as_nd_ndarray() for k, v in params.items() if k.startswith("aux:")}
+            arg = {k[4:]: rt.as_nd(v) for k, v in params.items() if k.startswith("arg:")}
+            aux = {k[4:]: rt.as_nd(v) for k, v in params.items() if k.startswith("aux:")}
             return sym, arg, aux
         out = self.net(mx.sym.var("data"))
         outs = rt.as_list(out)

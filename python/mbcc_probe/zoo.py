@@ -23,6 +23,18 @@ InputSpec = namedtuple("InputSpec", "name shape kind high")
 SymbolModel = namedtuple("SymbolModel", "symbol data_names label_names")
 
 
+class Unavailable(Exception):
+    """The model cannot be built on this release (e.g. an operator it needs does not exist)."""
+
+
+def op(rt, name):
+    """mx.sym.<name>, or Unavailable naming the missing operator."""
+    fn = getattr(rt.mx.sym, name, None)
+    if fn is None:
+        raise Unavailable("operator %s does not exist on MXNet %s" % (name, rt.version))
+    return fn
+
+
 class ModelSpec(object):
     def __init__(self, name, kind, covers, targets, inputs, build, tolerance=None, hybrid=True):
         self.name = name
@@ -125,7 +137,7 @@ def build_softmax_output(rt, spec):
     x = sym.FullyConnected(data, num_hidden=16, name="fc1")
     x = sym.Activation(x, act_type="relu", name="relu1")
     x = sym.FullyConnected(x, num_hidden=5, name="fc2")
-    x = sym.SoftmaxOutput(x, name="softmax")
+    x = op(rt, "SoftmaxOutput")(x, name="softmax")
     return SymbolModel(x, ["data"], ["softmax_label"])
 
 
