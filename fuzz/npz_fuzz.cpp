@@ -44,8 +44,8 @@ bool same_tensor(const mbcc::Tensor& a, const mbcc::Tensor& b) {
 }
 
 bool same_entry(const mbcc::NpzEntry& a, const mbcc::NpzEntry& b) {
-  return a.name == b.name && a.array.storage == b.array.storage &&
-         a.array.shape == b.array.shape && same_tensor(a.array.values, b.array.values) &&
+  return a.name == b.name && a.array.storage == b.array.storage && a.array.shape == b.array.shape &&
+         same_tensor(a.array.values, b.array.values) &&
          std::ranges::equal(a.array.aux, b.array.aux, same_tensor);
 }
 

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -40,7 +41,7 @@ inline std::optional<std::size_t> find_invalid_utf8(std::span<const std::byte> b
     }
     // The lead byte gives the sequence length; code points below `smallest` are overlong.
     std::size_t length = std::countl_one(lead);
-    constexpr uint32_t kSmallest[5] = {0, 0, 0x80, 0x800, 0x10000};
+    constexpr std::array<uint32_t, 5> kSmallest{0, 0, 0x80, 0x800, 0x10000};
     if (length < 2 || length > 4) return i;
     uint32_t code_point = lead & (0x7fU >> length);
     uint32_t smallest = kSmallest[length];

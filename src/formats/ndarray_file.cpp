@@ -262,7 +262,7 @@ std::string_view storage_type_name(StorageType s) {
 }
 
 Result<NDArrayList> parse_ndarray_list(std::span<const std::byte> bytes,
-                                       std::shared_ptr<const void> owner,
+                                       const std::shared_ptr<const void>& owner,
                                        const std::string& source) {
   ByteReader in(bytes, source);
   Result<uint64_t> magic = in.peek<uint64_t>("magic");

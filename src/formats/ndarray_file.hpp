@@ -46,7 +46,7 @@ struct NDArrayList {
 // Parses `bytes` (all of them: trailing bytes are an error). `source` names the file in errors.
 // Tensors are views into `owner`'s memory: parsing copies no data.
 Result<NDArrayList> parse_ndarray_list(std::span<const std::byte> bytes,
-                                       std::shared_ptr<const void> owner,
+                                       const std::shared_ptr<const void>& owner,
                                        const std::string& source);
 Result<NDArrayList> read_ndarray_list(const std::filesystem::path& path);
 

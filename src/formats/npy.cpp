@@ -40,7 +40,7 @@ Result<Preamble> read_preamble(ByteReader& in) {
   Result<std::span<const std::byte>> magic = in.take(kMagic.size(), "magic");
   if (!magic) return magic.error();
   if (std::memcmp(magic->data(), kMagic.data(), kMagic.size()) != 0) {
-    return in.error_at(0, "magic", "\"" + escaped(*magic) + "\"", "\"\\x93NUMPY\"");
+    return in.error_at(0, "magic", "\"" + escaped(*magic) + "\"", R"("\x93NUMPY")");
   }
   Result<uint16_t> version = in.peek<uint16_t>("version");
   if (!version) return version.error();
@@ -368,12 +368,12 @@ Tensor to_c_order(const Tensor& fortran) {
     }
   }
   std::span<const std::byte> view(storage->data(), storage->size());
-  return Tensor(fortran.dtype(), shape, std::move(storage), view);
+  return {fortran.dtype(), shape, std::move(storage), view};
 }
 
 }  // namespace
 
-Result<Tensor> parse_npy(std::span<const std::byte> bytes, std::shared_ptr<const void> owner,
+Result<Tensor> parse_npy(std::span<const std::byte> bytes, const std::shared_ptr<const void>& owner,
                          const std::string& source, NpyHeader* header) {
   ByteReader in(bytes, source);
   Result<Preamble> preamble = read_preamble(in);

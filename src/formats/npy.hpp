@@ -28,7 +28,7 @@ struct NpyHeader {
 // MXNet's `<b2` or the structured `[('bfloat16', '<u2')]` of early 2.0), any shape tuple, and
 // nothing after the data. The tensor is a view into `owner`'s memory, except for Fortran-order
 // data of ndim >= 2, which is transposed into an owned C-order copy.
-Result<Tensor> parse_npy(std::span<const std::byte> bytes, std::shared_ptr<const void> owner,
+Result<Tensor> parse_npy(std::span<const std::byte> bytes, const std::shared_ptr<const void>& owner,
                          const std::string& source, NpyHeader* header = nullptr);
 Result<Tensor> read_npy(const std::filesystem::path& path);
 // Writes what numpy 1.23's np.save writes (C order, header version 1.0, 2.0 when the header

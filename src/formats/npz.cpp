@@ -89,7 +89,7 @@ struct Member {
 
 // One member's bytes, inflated into a buffer that its tensors view.
 struct MemberBytes {
-  std::shared_ptr<const std::byte[]> owner;
+  std::shared_ptr<const void> owner;
   std::span<const std::byte> bytes;
   bool compressed = false;
 };
@@ -148,7 +148,8 @@ class NpzReader {
     MemberFile file(zip_fopen_index(archive_, member.index, 0));
     if (!file) return libzip_error(source_, location, "open", zip_strerror(archive_));
     const auto size = static_cast<std::size_t>(stat.size);
-    std::shared_ptr<std::byte[]> buffer = std::make_shared_for_overwrite<std::byte[]>(size);
+    // Left uninitialised: inflating fills it.
+    auto buffer = std::make_shared_for_overwrite<std::byte[]>(size);  // NOLINT(*-avoid-c-arrays)
     std::size_t done = 0;
     while (done < size) {
       zip_int64_t n = zip_fread(file.get(), buffer.get() + done, size - done);
@@ -285,7 +286,7 @@ Result<std::vector<NpzEntry>> parse_npz(std::span<const std::byte> bytes, const 
   if (!buffer) return libzip_error(source, "", "open", &error);
   Archive archive(zip_open_from_source(buffer.get(), ZIP_RDONLY | ZIP_CHECKCONS, &error));
   if (!archive) return libzip_error(source, "", "not a valid zip archive", &error);
-  buffer.release();  // the archive owns it now
+  static_cast<void>(buffer.release());  // the archive owns it now
 
   // Group the .npy members by folder, in archive order, as MXNet's loader does.
   const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
@@ -408,7 +409,7 @@ Result<std::vector<std::byte>> serialize_zip(const std::vector<ZipMember>& membe
     const zip_int64_t index =
         zip_file_add(archive.get(), member.name.c_str(), source.get(), ZIP_FL_ENC_UTF_8);
     if (index < 0) return failure(location, "add");
-    source.release();  // the archive owns it now
+    static_cast<void>(source.release());  // the archive owns it now
     const auto i = static_cast<zip_uint64_t>(index);
     if (zip_set_file_compression(archive.get(), i, compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0) !=
             0 ||
@@ -417,7 +418,7 @@ Result<std::vector<std::byte>> serialize_zip(const std::vector<ZipMember>& membe
     }
   }
   if (zip_close(archive.get()) != 0) return failure("", "write");
-  archive.release();  // zip_close freed it
+  static_cast<void>(archive.release());  // zip_close freed it
   return archive_bytes(output.get());
 }
 
