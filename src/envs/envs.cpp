@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -72,9 +73,9 @@ std::string utc_now() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
   ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  std::array<char, 32> buf{};
+  std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf.data();
 }
 
 std::map<std::string, std::string> parse_key_values(std::string_view text) {
@@ -140,7 +141,8 @@ void rewrite_venv_paths(const fs::path& dir, const std::string& from, const std:
     if (text.find(from) == std::string::npos) continue;
     std::string out;
     std::size_t pos = 0;
-    for (std::size_t hit; (hit = text.find(from, pos)) != std::string::npos; pos = hit + from.size()) {
+    for (std::size_t hit; (hit = text.find(from, pos)) != std::string::npos;
+         pos = hit + from.size()) {
       out.append(text, pos, hit - pos);
       out += to;
     }
@@ -185,7 +187,8 @@ struct Builder {
     return {"PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PYTHONNOUSERSITE=1"};
   }
 
-  Status run_step(const std::string& what, std::vector<std::string> argv, const fs::path& out) {
+  Status run_step(const std::string& what, const std::vector<std::string>& argv,
+                  const fs::path& out) {
     say(plan.release + ": " + what);
     append_log("\n$ " + what + "\n");
     auto done = detail::run(argv, out, step_err, step_env(), options.step_timeout);
@@ -257,13 +260,16 @@ struct Builder {
       fs::path aside = root / ("." + plan.release + ".old-" + std::to_string(::getpid()) + "-" +
                                std::to_string(g_sequence++));
       fs::rename(final_dir, aside, ec);
-      if (ec) return Error::plain(final_dir.string(), "cannot move the stale folder aside: " + ec.message());
+      if (ec)
+        return Error::plain(final_dir.string(),
+                            "cannot move the stale folder aside: " + ec.message());
       fs::remove_all(aside, ec);
     }
     fs::rename(tmp, final_dir, ec);
     if (ec) return Error::plain(final_dir.string(), "cannot rename into place: " + ec.message());
     auto env = read_env(final_dir);
-    if (!env) return Error::plain(final_dir.string(), "the installed environment cannot be read back");
+    if (!env)
+      return Error::plain(final_dir.string(), "the installed environment cannot be read back");
     return *env;
   }
 
@@ -291,8 +297,7 @@ Result<fs::path> cache_dir() {
   }
   std::string home = env_value("HOME");
   if (home.empty()) {
-    return Error::plain("cache folder",
-                        "none of MBCC_CACHE_DIR, XDG_CACHE_HOME and HOME is set");
+    return Error::plain("cache folder", "none of MBCC_CACHE_DIR, XDG_CACHE_HOME and HOME is set");
   }
   return fs::path(home) / ".cache";
 }
@@ -327,10 +332,14 @@ Result<Env> install(std::string_view version, const Options& options) {
   if (auto env = read_env(final_dir)) return *env;  // another process finished it meanwhile
   remove_leftovers(*root, plan.release);
 
-  Builder b{plan, options, *root,
+  Builder b{plan,
+            options,
+            *root,
             *root / ("." + plan.release + ".tmp-" + std::to_string(::getpid()) + "-" +
                      std::to_string(g_sequence++)),
-            {}, {}, {}};
+            {},
+            {},
+            {}};
   auto env = b.build();
   b.cleanup(!env.ok());
   if (!env.ok()) {
@@ -353,7 +362,8 @@ Result<std::vector<Env>> list(const Options& options) {
     if (auto env = read_env(entry.path())) out.push_back(std::move(*env));
   }
   if (ec) return Error::plain(root->string(), "cannot list: " + ec.message());
-  std::sort(out.begin(), out.end(), [](const Env& a, const Env& b) { return a.release < b.release; });
+  std::sort(out.begin(), out.end(),
+            [](const Env& a, const Env& b) { return a.release < b.release; });
   return out;
 }
 

@@ -26,8 +26,8 @@ namespace mbcc::envs {
 
 // What happens on Python 3.11 with numpy 1.23.5 once the quirks are applied.
 enum class Support {
-  kWorks,    // installs, imports, and its save/load APIs run
-  kBroken,   // cannot be made to work here; `install` refuses it with `note` as the reason
+  kWorks,   // installs, imports, and its save/load APIs run
+  kBroken,  // cannot be made to work here; `install` refuses it with `note` as the reason
 };
 
 struct ReleaseQuirks {
@@ -35,9 +35,9 @@ struct ReleaseQuirks {
   std::string_view pip_version;  // what pip is asked for: "1.7.0.post2"
   bool no_deps;                  // the wheel's pins cannot resolve with numpy 1.23.5 on 3.11
   bool patch_dataloader;         // 1.2.x: `yield` in a comprehension, a SyntaxError since 3.8
-  bool borrow_gfortran3;         // needs libgfortran.so.3, which neither Debian 12 nor the wheel has
+  bool borrow_gfortran3;  // needs libgfortran.so.3, which neither Debian 12 nor the wheel has
   Support support;
-  std::string_view note;         // why the quirks are needed, in one line
+  std::string_view note;  // why the quirks are needed, in one line
 };
 
 // Every known release, oldest first.
@@ -59,13 +59,13 @@ struct Step {
 };
 
 struct InstallPlan {
-  std::string release;           // canonical name, also the env folder name
-  std::string requirement;       // "mxnet==1.7.0.post2"
-  bool known = false;            // false: not in the table, a default plan is used
-  std::vector<Step> steps;       // run in order with <env>/bin/python
-  Step verify;                   // run last; prints key=value lines kept in the marker
-  std::string library_path;      // folder inside the env with libraries libmxnet.so needs and
-                                 // the system lacks (the env's Python preloads them itself)
+  std::string release;       // canonical name, also the env folder name
+  std::string requirement;   // "mxnet==1.7.0.post2"
+  bool known = false;        // false: not in the table, a default plan is used
+  std::vector<Step> steps;   // run in order with <env>/bin/python
+  Step verify;               // run last; prints key=value lines kept in the marker
+  std::string library_path;  // folder inside the env with libraries libmxnet.so needs and
+                             // the system lacks (the env's Python preloads them itself)
 };
 
 // The plan for `version`: the table's quirks, or for an unknown but well-formed version a plain
@@ -83,23 +83,23 @@ Result<std::filesystem::path> envs_dir();
 
 // An installed, complete environment, as its marker describes it.
 struct Env {
-  std::string release;                // "1.9.1"
-  std::filesystem::path dir;          // <envs>/1.9.1
-  std::filesystem::path python;       // <envs>/1.9.1/bin/python
-  std::filesystem::path libmxnet;     // the wheel's libmxnet.so (empty if the marker lacks it)
-  std::filesystem::path library_path; // a C caller prepends it to LD_LIBRARY_PATH before it
-                                      // dlopens libmxnet (0.12.x); empty when not needed
-  std::string requirement;            // "mxnet==1.9.1"
-  std::string mxnet_version;          // mxnet.__version__ as imported ("2.0.0beta1")
+  std::string release;                 // "1.9.1"
+  std::filesystem::path dir;           // <envs>/1.9.1
+  std::filesystem::path python;        // <envs>/1.9.1/bin/python
+  std::filesystem::path libmxnet;      // the wheel's libmxnet.so (empty if the marker lacks it)
+  std::filesystem::path library_path;  // a C caller prepends it to LD_LIBRARY_PATH before it
+                                       // dlopens libmxnet (0.12.x); empty when not needed
+  std::string requirement;             // "mxnet==1.9.1"
+  std::string mxnet_version;           // mxnet.__version__ as imported ("2.0.0beta1")
   std::string numpy_version;
-  std::string created;                // UTC, ISO 8601
+  std::string created;  // UTC, ISO 8601
 };
 
 struct Options {
-  std::filesystem::path root;         // the envs folder; empty means envs_dir()
+  std::filesystem::path root;           // the envs folder; empty means envs_dir()
   std::string base_python = "python3";  // makes the venvs (searched in PATH)
   std::vector<std::string> venv_flags;  // extra flags for `python -m venv` (tests: --without-pip)
-  std::optional<InstallPlan> plan;    // replaces install_plan(version) (tests, experiments)
+  std::optional<InstallPlan> plan;      // replaces install_plan(version) (tests, experiments)
   std::function<void(std::string_view)> progress;  // one line per step; may be empty
   std::chrono::seconds step_timeout{1800};
 };

@@ -79,9 +79,10 @@ InstallPlan fake_plan(const std::string& release, std::vector<std::string> pytho
   plan.release = release;
   plan.requirement = "fake==" + release;
   for (auto& line : python_lines) plan.steps.push_back(Step{"fake step", {"-c", line}});
-  plan.verify = Step{"verify", {"-c", "print('mxnet_version=fake-" + release +
-                                          "'); print('numpy_version=0'); "
-                                          "print('libmxnet=lib/libmxnet.so')"}};
+  plan.verify = Step{"verify",
+                     {"-c", "print('mxnet_version=fake-" + release +
+                                "'); print('numpy_version=0'); "
+                                "print('libmxnet=lib/libmxnet.so')"}};
   return plan;
 }
 
@@ -177,8 +178,8 @@ TEST(InstallPlan, UnknownVersionGetsAPlainPlan) {
 }
 
 TEST(InstallPlan, RejectsVersionsThatAreNotSafeFolderNames) {
-  for (std::string_view bad : {"", "../1.9.1", "1.9.1/..", "1..9", "a1.0", "1.9 1", "1.9;rm",
-                               "1.9.1\n"}) {
+  for (std::string_view bad :
+       {"", "../1.9.1", "1.9.1/..", "1..9", "a1.0", "1.9 1", "1.9;rm", "1.9.1\n"}) {
     auto plan = install_plan(bad);
     ASSERT_FALSE(plan.ok()) << bad;
     EXPECT_NE(plan.error().message().find("MXNet release"), std::string::npos);
@@ -276,11 +277,12 @@ TEST(Install, ConcurrentInstallsOfOneReleaseBuildItOnce) {
   fs::path counter = dir.path() / "runs";
   Options o = fast_options(dir.path() / "envs");
   // Slow enough that the others surely arrive while the first one builds.
-  o.plan = fake_plan("1.5.1", {"import time; time.sleep(1.0); open(r'" + counter.string() +
-                                   "', 'a').write('x')"});
+  o.plan = fake_plan(
+      "1.5.1", {"import time; time.sleep(1.0); open(r'" + counter.string() + "', 'a').write('x')"});
   constexpr int kThreads = 4;
   std::vector<std::optional<Result<Env>>> results(kThreads);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] { results[i].emplace(install("1.5.1", o)); });
   }
@@ -299,8 +301,8 @@ TEST(Install, ConcurrentInstallsFromSeparateProcesses) {
   TempDir dir;
   fs::path counter = dir.path() / "runs";
   Options o = fast_options(dir.path() / "envs");
-  o.plan = fake_plan("1.6.0", {"import time; time.sleep(1.0); open(r'" + counter.string() +
-                                   "', 'a').write('x')"});
+  o.plan = fake_plan(
+      "1.6.0", {"import time; time.sleep(1.0); open(r'" + counter.string() + "', 'a').write('x')"});
   std::vector<pid_t> children;
   for (int i = 0; i < 3; ++i) {
     pid_t pid = ::fork();
@@ -360,8 +362,7 @@ TEST(Install, FailingStepNamesItselfAndKeepsItsStderr) {
   EXPECT_FALSE(fs::exists(dir.path() / "1.1.0"));
   EXPECT_TRUE(fs::exists(dir.path() / ".1.1.0.failed.log"));
   for (const auto& entry : fs::directory_iterator(dir.path())) {
-    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos)
-        << entry.path();
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
   }
   // A later success removes the failure log.
   o.plan = fake_plan("1.1.0", {});

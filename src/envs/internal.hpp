@@ -22,8 +22,8 @@ Result<std::string> canonical_release(std::string_view version);
 namespace detail {
 
 struct Exit {
-  int code = -1;         // exit status when the process exited
-  int signal = 0;        // the signal that killed it, or 0
+  int code = -1;   // exit status when the process exited
+  int signal = 0;  // the signal that killed it, or 0
   bool timed_out = false;
   bool ok() const { return code == 0 && signal == 0 && !timed_out; }
   std::string describe() const;  // "exit status 1", "killed by signal 9", "timed out after …"

@@ -195,8 +195,7 @@ Result<InstallPlan> install_plan(std::string_view version) {
     if (row->no_deps) {
       plan.steps.push_back(pip_install({plan.requirement}, true));
       plan.steps.push_back(
-          pip_install(std::vector<std::string>(kNoDepsExtras.begin(), kNoDepsExtras.end()),
-                      false));
+          pip_install(std::vector<std::string>(kNoDepsExtras.begin(), kNoDepsExtras.end()), false));
     } else {
       plan.steps.push_back(pip_install({plan.requirement, std::string(kNumpyPin)}, false));
     }
@@ -205,8 +204,8 @@ Result<InstallPlan> install_plan(std::string_view version) {
           "patch gluon/data/dataloader.py (yield in a comprehension)", kPatchDataloader));
     }
     if (row->borrow_gfortran3) {
-      plan.steps.push_back(python_snippet(
-          "copy libgfortran.so.3 from the mxnet 1.0.0.post4 wheel", kBorrowGfortran));
+      plan.steps.push_back(python_snippet("copy libgfortran.so.3 from the mxnet 1.0.0.post4 wheel",
+                                          kBorrowGfortran));
       plan.library_path = "lib/mbcc-libs";
     }
   }

@@ -1,12 +1,12 @@
 // Child processes for the install steps: posix_spawn with redirected output and a timeout.
 #include <fcntl.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -19,11 +19,13 @@ namespace mbcc::envs::detail {
 namespace {
 
 // Variables that make a venv's python look elsewhere for its library or packages.
-constexpr std::array<std::string_view, 6> kDropped = {
-    "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV",
-    "__PYVENV_LAUNCHER__"};
+constexpr std::array<std::string_view, 6> kDropped = {"PYTHONPATH",    "PYTHONHOME",
+                                                      "PYTHONSTARTUP", "PYTHONUSERBASE",
+                                                      "VIRTUAL_ENV",   "__PYVENV_LAUNCHER__"};
 
-std::string var_name(std::string_view entry) { return std::string(entry.substr(0, entry.find('='))); }
+std::string var_name(std::string_view entry) {
+  return std::string(entry.substr(0, entry.find('=')));
+}
 
 std::vector<std::string> child_environment(const std::vector<std::string>& extra_env) {
   std::vector<std::string> env;
@@ -58,6 +60,8 @@ Result<Exit> run(const std::vector<std::string>& argv, const std::filesystem::pa
   std::vector<std::string> env = child_environment(extra_env);
   std::vector<char*> cargv;
   std::vector<char*> cenv;
+  cargv.reserve(argv.size() + 1);
+  cenv.reserve(env.size() + 1);
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   for (const auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
@@ -93,7 +97,8 @@ Result<Exit> run(const std::vector<std::string>& argv, const std::filesystem::pa
       if (WIFSIGNALED(status)) exit.signal = WTERMSIG(status);
       break;
     }
-    if (done < 0 && errno != EINTR) return spawn_error(argv, std::string("waitpid: ") + std::strerror(errno));
+    if (done < 0 && errno != EINTR)
+      return spawn_error(argv, std::string("waitpid: ") + std::strerror(errno));
     if (std::chrono::steady_clock::now() >= deadline) {
       ::kill(-pid, SIGKILL);
       ::waitpid(pid, &status, 0);
