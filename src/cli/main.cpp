@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   mbcc::cli::add_inspect(app, exit_code);
   mbcc::cli::add_convert(app, exit_code);
+  mbcc::cli::add_env(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
