@@ -8,15 +8,16 @@
 
 #include <array>
 #include <bit>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -60,6 +61,32 @@ inline std::optional<std::size_t> find_invalid_utf8(std::span<const std::byte> b
   return std::nullopt;
 }
 
+// An Error with its structured fields; parts that do not apply stay empty.
+inline Error field_error(std::string source, std::string location, std::string field,
+                         std::string found, std::string allowed) {
+  Error e;
+  e.source = std::move(source);
+  e.location = std::move(location);
+  e.field = std::move(field);
+  e.found = std::move(found);
+  e.allowed = std::move(allowed);
+  return e;
+}
+
+// Bytes as text fit for an error message: printable ASCII as is, the rest as \xNN.
+inline std::string printable(std::span<const std::byte> bytes) {
+  std::string out;
+  for (std::byte b : bytes) {
+    const auto c = static_cast<unsigned char>(b);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
+
 class ByteReader {
  public:
   ByteReader(std::span<const std::byte> bytes, std::string_view source)
@@ -69,9 +96,8 @@ class ByteReader {
   std::size_t offset() const { return offset_; }
   std::size_t remaining() const { return bytes_.size() - offset_; }
 
-  template <class T>
-  requires std::is_integral_v<T> Result<T> peek(std::string_view field)
-  const {
+  template <std::integral T>
+  Result<T> peek(std::string_view field) const {
     if (remaining() < sizeof(T)) [[unlikely]] {
       return truncated(field, sizeof(T));
     }
@@ -80,11 +106,17 @@ class ByteReader {
     return value;
   }
 
-  template <class T>
-  requires std::is_integral_v<T> Result<T> read(std::string_view field) {
+  template <std::integral T>
+  Result<T> read(std::string_view field) {
     Result<T> value = peek<T>(field);
     if (value.ok()) offset_ += sizeof(T);
     return value;
+  }
+
+  // Moves past `count` bytes that peek() has already checked.
+  void skip(std::size_t count) {
+    if (count > remaining()) throw std::logic_error("ByteReader::skip past the end");
+    offset_ += count;
   }
 
   // The next `count` bytes, as a view.
@@ -156,13 +188,8 @@ class ByteReader {
 
   Error error_at(std::size_t offset, std::string_view field, std::string found,
                  std::string allowed) const {
-    Error e;
-    e.source = std::string(source_);
-    e.location = fmt::format("byte {}", offset);
-    e.field = std::string(field);
-    e.found = std::move(found);
-    e.allowed = std::move(allowed);
-    return e;
+    return field_error(std::string(source_), fmt::format("byte {}", offset), std::string(field),
+                       std::move(found), std::move(allowed));
   }
 
  private:
@@ -182,8 +209,7 @@ inline Error in_field(Error error, std::string_view outer) {
   return error;
 }
 
-template <class T>
-requires std::is_integral_v<T>
+template <std::integral T>
 void append_le(std::vector<std::byte>& out, T value) {
   const auto* bytes = reinterpret_cast<const std::byte*>(&value);
   out.insert(out.end(), bytes, bytes + sizeof(T));

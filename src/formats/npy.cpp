@@ -18,6 +18,9 @@ namespace {
 constexpr std::string_view kMagic = "\x93NUMPY";
 constexpr std::size_t kAlign = 64;   // numpy aligns the data to 64 bytes
 constexpr int kMaxLiteralDepth = 8;  // deep enough for a structured descr
+// Each value costs ~80 bytes: a cap keeps a huge hostile header from costing 40 times its size,
+// and still allows shapes of tens of thousands of dims (headers past version 1.0's 64 KiB).
+constexpr std::size_t kMaxLiterals = std::size_t{1} << 16;
 
 struct Preamble {
   int major_version = 0;
@@ -25,22 +28,12 @@ struct Preamble {
   uint32_t header_length = 0;
 };
 
-std::string escaped(std::span<const std::byte> bytes) {
-  std::string out;
-  for (std::byte b : bytes) {
-    auto c = static_cast<unsigned char>(b);
-    out +=
-        c >= 0x20 && c < 0x7f ? std::string(1, static_cast<char>(c)) : fmt::format("\\x{:02x}", c);
-  }
-  return out;
-}
-
 // Magic, version and header length; the header itself follows.
 Result<Preamble> read_preamble(ByteReader& in) {
   Result<std::span<const std::byte>> magic = in.take(kMagic.size(), "magic");
   if (!magic) return magic.error();
   if (std::memcmp(magic->data(), kMagic.data(), kMagic.size()) != 0) {
-    return in.error_at(0, "magic", "\"" + escaped(*magic) + "\"", R"("\x93NUMPY")");
+    return in.error_at(0, "magic", "\"" + printable(*magic) + "\"", R"("\x93NUMPY")");
   }
   Result<uint16_t> version = in.peek<uint16_t>("version");
   if (!version) return version.error();
@@ -49,8 +42,9 @@ Result<Preamble> read_preamble(ByteReader& in) {
   if (major < 1 || major > 3 || minor != 0) {
     return in.error("version", fmt::format("{}.{}", major, minor), "1.0, 2.0 or 3.0");
   }
-  in.read<uint16_t>("version").value();
+  in.skip(sizeof(uint16_t));
   Preamble preamble{major, minor, 0};
+  const std::size_t length_offset = in.offset();
   if (major == 1) {
     Result<uint16_t> length = in.read<uint16_t>("header length");
     if (!length) return length.error();
@@ -61,8 +55,7 @@ Result<Preamble> read_preamble(ByteReader& in) {
     preamble.header_length = *length;
   }
   if (preamble.header_length > in.remaining()) {
-    return in.error_at(in.offset() - (major == 1 ? 2 : 4), "header length",
-                       std::to_string(preamble.header_length),
+    return in.error_at(length_offset, "header length", std::to_string(preamble.header_length),
                        fmt::format("at most {} (the bytes left)", in.remaining()));
   }
   return preamble;
@@ -73,7 +66,7 @@ struct Literal {
   enum class Kind { kString, kBool, kInt, kTuple, kList };
   Kind kind = Kind::kInt;
   std::size_t offset = 0;  // in the file, for errors
-  std::string_view text;   // kString: the contents; every kind: the source text
+  std::string_view text;   // kString: the contents; other kinds: their source text
   bool boolean = false;
   int64_t integer = 0;
   std::vector<Literal> items;  // kTuple, kList
@@ -131,7 +124,7 @@ class HeaderParser {
   Error error(std::string allowed) const {
     std::string found =
         pos_ < text_.size()
-            ? fmt::format("'{}'", escaped(std::as_bytes(std::span(&text_[pos_], 1))))
+            ? fmt::format("'{}'", printable(std::as_bytes(std::span(&text_[pos_], 1))))
             : "end of header";
     return error_at(base_ + pos_, std::move(found), std::move(allowed));
   }
@@ -144,6 +137,7 @@ class HeaderParser {
   Result<Literal> parse_value(int depth) {
     skip_space();
     if (depth > kMaxLiteralDepth) return error("literals nested at most 8 deep");
+    if (++literals_ > kMaxLiterals) return error("at most 65536 values in the header");
     Literal value;
     const std::size_t start = pos_;
     value.offset = base_ + start;
@@ -231,6 +225,7 @@ class HeaderParser {
   std::string_view text_;
   std::size_t base_;
   std::size_t pos_ = 0;
+  std::size_t literals_ = 0;
 };
 
 Error header_error(const ByteReader& in, const Literal& value, std::string_view key,
@@ -262,8 +257,9 @@ Result<DType> dtype_from_descr(const ByteReader& in, const Literal& descr) {
   });
   if (known == kDTypeTable.end()) {
     std::string codes;
-    for (const DTypeInfo& info : kDTypeTable)
+    for (const DTypeInfo& info : kDTypeTable) {
       codes += (codes.empty() ? "" : " ") + std::string(info.npy_descr);
+    }
     return header_error(in, descr, "descr", "one of " + codes);
   }
   const char order = text[0];
@@ -298,41 +294,41 @@ struct HeaderFields {
   Shape shape;
 };
 
-// The three keys numpy requires, no more and no fewer.
+// The three keys numpy requires, no more and no fewer, each once.
 Result<HeaderFields> read_header_fields(const ByteReader& in, std::string_view text,
                                         std::size_t base) {
+  constexpr std::array<std::string_view, 3> kKeys{"descr", "fortran_order", "shape"};
   HeaderParser parser(in, text, base);
   Result<std::vector<std::pair<Literal, Literal>>> entries = parser.parse_dict();
   if (!entries) return entries.error();
   HeaderFields fields;
-  std::array<bool, 3> seen{};  // descr, fortran_order, shape
+  std::array<bool, kKeys.size()> seen{};
   for (const auto& [key, value] : *entries) {
-    std::size_t which = 0;
-    if (key.text == "descr") {
-      which = 0;
-      Result<DType> dtype = dtype_from_descr(in, value);
-      if (!dtype) return dtype.error();
-      fields.dtype = *dtype;
-    } else if (key.text == "fortran_order") {
-      which = 1;
-      if (value.kind != Literal::Kind::kBool) {
-        return header_error(in, value, "fortran_order", "True or False");
-      }
-      fields.fortran_order = value.boolean;
-    } else if (key.text == "shape") {
-      which = 2;
-      Result<Shape> shape = shape_from_literal(in, value);
-      if (!shape) return shape.error();
-      fields.shape = std::move(*shape);
-    } else {
+    const auto known = std::ranges::find(kKeys, key.text);
+    if (known == kKeys.end()) {
       return in.error_at(key.offset, "header", fmt::format("key '{}'", key.text),
                          "only 'descr', 'fortran_order' and 'shape'");
     }
+    const auto which = static_cast<std::size_t>(known - kKeys.begin());
     if (seen[which]) {
       return in.error_at(key.offset, "header", fmt::format("key '{}' twice", key.text),
                          "each key once");
     }
     seen[which] = true;
+    if (*known == "descr") {
+      Result<DType> dtype = dtype_from_descr(in, value);
+      if (!dtype) return dtype.error();
+      fields.dtype = *dtype;
+    } else if (*known == "fortran_order") {
+      if (value.kind != Literal::Kind::kBool) {
+        return header_error(in, value, "fortran_order", "True or False");
+      }
+      fields.fortran_order = value.boolean;
+    } else {
+      Result<Shape> shape = shape_from_literal(in, value);
+      if (!shape) return shape.error();
+      fields.shape = std::move(*shape);
+    }
   }
   if (!std::ranges::all_of(seen, [](bool s) { return s; })) {
     return in.error_at(base, "header", "missing keys",
@@ -345,6 +341,7 @@ Result<HeaderFields> read_header_fields(const ByteReader& in, std::string_view t
 // source index with Fortran strides (first dim fastest).
 Tensor to_c_order(const Tensor& fortran) {
   const Shape& shape = fortran.shape();
+  if (fortran.size() == 0) return fortran;
   const std::size_t element = dtype_info(fortran.dtype()).size;
   auto storage = std::make_shared<std::vector<std::byte>>(fortran.bytes().size());
   std::vector<uint64_t> stride(shape.size());
@@ -352,7 +349,6 @@ Tensor to_c_order(const Tensor& fortran) {
     stride[d] = d == 0 ? 1 : stride[d - 1] * static_cast<uint64_t>(shape[d - 1]);
   }
   std::vector<int64_t> index(shape.size(), 0);
-  if (fortran.size() == 0) return fortran;
   const std::byte* in = fortran.bytes().data();
   std::byte* out = storage->data();
   uint64_t source = 0;
@@ -383,13 +379,14 @@ Result<Tensor> parse_npy(std::span<const std::byte> bytes, const std::shared_ptr
   Result<HeaderFields> fields = read_header_fields(
       in, std::string_view(reinterpret_cast<const char*>(text.data()), text.size()), header_offset);
   if (!fields) return fields.error();
-  if (header != nullptr) {
-    *header = NpyHeader{preamble->major_version, preamble->minor_version, in.offset(),
-                        fields->fortran_order};
-  }
+  const std::size_t data_offset = in.offset();
   Result<Tensor> tensor = in.tensor(fields->dtype, std::move(fields->shape), owner, "data");
   if (!tensor) return tensor.error();
   MBCC_TRY(in.expect_end("end of file"));
+  if (header != nullptr) {
+    *header = NpyHeader{preamble->major_version, preamble->minor_version, data_offset,
+                        fields->fortran_order};
+  }
   if (fields->fortran_order && tensor->shape().size() > 1) return to_c_order(*tensor);
   return tensor;
 }

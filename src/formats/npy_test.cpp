@@ -37,15 +37,20 @@ std::vector<std::byte> text_bytes(std::string_view text) {
   return {data, data + text.size()};
 }
 
-// A v1.0 file with `header` as its text, padded the numpy way, then `data`.
+// A file with `header` as its text, padded the numpy way, then `data`: version 1.0, or 2.0 when
+// the text needs more than 64 KiB.
 std::vector<std::byte> npy_with_header(std::string_view header, std::vector<std::byte> data = {}) {
+  const bool version2 = header.size() > 60000;
+  const std::size_t prefix = version2 ? 12 : 10;
   std::string text(header);
-  text.append(64 - (10 + text.size() + 1) % 64, ' ');
+  text.append(64 - (prefix + text.size() + 1) % 64, ' ');
   text += '\n';
-  std::vector<std::byte> out = text_bytes("\x93NUMPY\x01");
+  std::vector<std::byte> out = text_bytes("\x93NUMPY");
+  out.push_back(std::byte{version2 ? std::byte{2} : std::byte{1}});
   out.push_back(std::byte{0});
-  out.push_back(static_cast<std::byte>(text.size() & 0xff));
-  out.push_back(static_cast<std::byte>(text.size() >> 8));
+  for (std::size_t i = 0; i < prefix - 8; ++i) {
+    out.push_back(static_cast<std::byte>((text.size() >> (8 * i)) & 0xff));
+  }
   const std::vector<std::byte> rest = text_bytes(text);
   out.insert(out.end(), rest.begin(), rest.end());
   out.insert(out.end(), data.begin(), data.end());
@@ -273,6 +278,16 @@ TEST(Npy, RejectsBadHeaders) {
     std::vector<std::byte> data(4);
     expect_error(parse(npy_with_header(c.header, data)), c.field, c.offset, c.found);
   }
+}
+
+TEST(Npy, BoundsTheValuesInAHeader) {
+  std::string many = "{'descr': '<u1', 'fortran_order': False, 'shape': (";
+  for (int i = 0; i < 70000; ++i) many += "1,";
+  many += "), }";
+  Result<Tensor> result = parse(npy_with_header(many, std::vector<std::byte>(1)));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().field, "header");
+  EXPECT_EQ(result.error().allowed, "at most 65536 values in the header");
 }
 
 TEST(Npy, RejectsBigEndianWithAClearMessage) {

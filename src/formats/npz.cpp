@@ -4,6 +4,7 @@
 #include <zip.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -54,17 +55,6 @@ struct FileClose {
 };
 using MemberFile = std::unique_ptr<zip_file_t, FileClose>;
 
-Error archive_error(const std::string& source, std::string location, std::string field,
-                    std::string found, std::string allowed) {
-  Error e;
-  e.source = source;
-  e.location = std::move(location);
-  e.field = std::move(field);
-  e.found = std::move(found);
-  e.allowed = std::move(allowed);
-  return e;
-}
-
 Error libzip_error(std::string_view source, std::string location, std::string_view step,
                    std::string_view message) {
   Error e = Error::plain(std::string(source), fmt::format("{}: {}", step, message));
@@ -114,34 +104,34 @@ class NpzReader {
       return libzip_error(source_, location, "stat", "sizes or compression method unknown");
     }
     if ((stat.valid & ZIP_STAT_ENCRYPTION_METHOD) != 0 && stat.encryption_method != ZIP_EM_NONE) {
-      return archive_error(source_, location, "encryption", std::to_string(stat.encryption_method),
-                           "none");
+      return field_error(source_, location, "encryption", std::to_string(stat.encryption_method),
+                         "none");
     }
     const bool compressed = stat.comp_method != ZIP_CM_STORE;
     if (compressed && stat.comp_method != ZIP_CM_DEFLATE) {
-      return archive_error(source_, location, "compression method",
-                           std::to_string(stat.comp_method), "0 (stored) or 8 (deflated)");
+      return field_error(source_, location, "compression method", std::to_string(stat.comp_method),
+                         "0 (stored) or 8 (deflated)");
     }
     if (stat.comp_size > archive_size_) {
-      return archive_error(source_, location, "compressed size", std::to_string(stat.comp_size),
-                           fmt::format("at most {} (the archive size)", archive_size_));
+      return field_error(source_, location, "compressed size", std::to_string(stat.comp_size),
+                         fmt::format("at most {} (the archive size)", archive_size_));
     }
     const uint64_t most =
         compressed ? stat.comp_size * kMaxDeflateRatio + kDeflateSlack : stat.comp_size;
     if (stat.size > most) {
-      return archive_error(source_, location, "uncompressed size", std::to_string(stat.size),
-                           fmt::format("at most {} ({} from {} bytes)", most,
-                                       compressed ? "deflated" : "stored", stat.comp_size));
+      return field_error(source_, location, "uncompressed size", std::to_string(stat.size),
+                         fmt::format("at most {} ({} from {} bytes)", most,
+                                     compressed ? "deflated" : "stored", stat.comp_size));
     }
     if (stat.size > limits_.max_member_bytes) {
-      return archive_error(
+      return field_error(
           source_, location, "uncompressed size", std::to_string(stat.size),
           fmt::format("at most {} (NpzLimits::max_member_bytes)", limits_.max_member_bytes));
     }
     if (stat.size > limits_.max_total_bytes - total_) {
-      return archive_error(source_, location, "uncompressed size", std::to_string(stat.size),
-                           fmt::format("at most {} more (NpzLimits::max_total_bytes)",
-                                       limits_.max_total_bytes - total_));
+      return field_error(source_, location, "uncompressed size", std::to_string(stat.size),
+                         fmt::format("at most {} more (NpzLimits::max_total_bytes)",
+                                     limits_.max_total_bytes - total_));
     }
     total_ += stat.size;
 
@@ -161,9 +151,9 @@ class NpzReader {
     zip_int64_t more = done == size ? zip_fread(file.get(), &extra, 1) : 0;
     if (more < 0) return libzip_error(source_, location, "read", zip_file_strerror(file.get()));
     if (done != size || more != 0) {
-      return archive_error(source_, location, "uncompressed size", std::to_string(stat.size),
-                           more != 0 ? "the size of the data (it holds more)"
-                                     : fmt::format("the size of the data ({} bytes)", done));
+      return field_error(source_, location, "uncompressed size", std::to_string(stat.size),
+                         more != 0 ? "the size of the data (it holds more)"
+                                   : fmt::format("the size of the data ({} bytes)", done));
     }
     std::span<const std::byte> view(buffer.get(), size);
     return MemberBytes{std::move(buffer), view, compressed};
@@ -203,7 +193,7 @@ Result<Shape> shape_from_tensor(const Tensor& tensor, const std::string& source,
                                 const std::string& location) {
   const DType dtype = tensor.dtype();
   if (tensor.shape().size() != 1 || (dtype != DType::kInt64 && dtype != DType::kInt32)) {
-    return archive_error(
+    return field_error(
         source, location, "shape.npy",
         fmt::format("{} {}", dtype_info(dtype).name, shape_to_string(tensor.shape())),
         "a 1-d int64 (or int32) array");
@@ -239,10 +229,10 @@ Result<NpzEntry> read_sparse(NpzReader& reader, const Folder& folder, StorageTyp
   const std::string_view expected = storage_type_name(storage);
   std::string_view text(reinterpret_cast<const char*>(payload->data()), payload->size());
   if (!text.starts_with(expected)) {
-    return archive_error(
+    return field_error(
         reader.source(), member_location(format_member.name), "format",
-        fmt::format("'{}'", text.substr(0, 16)),
-        fmt::format("'{}' (the files of the folder are {}'s)", expected, expected));
+        fmt::format("'{}'", printable(payload->first(std::min<std::size_t>(payload->size(), 16)))),
+        fmt::format("'{}', the layout of the folder's files", expected));
   }
 
   Result<Tensor> values = reader.read_npy(folder.member("data.npy"), entry.compressed);
@@ -277,8 +267,8 @@ Result<std::vector<NpzEntry>> parse_npz(std::span<const std::byte> bytes, const 
                                         const NpzLimits& limits) {
   // libzip opens zero bytes as an empty archive; numpy writes at least the 22-byte end record.
   if (bytes.empty()) {
-    return archive_error(source, "byte 0", "end of central directory", "an empty file",
-                         "a zip archive (at least 22 bytes)");
+    return field_error(source, "byte 0", "end of central directory", "an empty file",
+                       "a zip archive (at least 22 bytes)");
   }
   zip_error_t error;
   zip_error_init(&error);
@@ -307,8 +297,8 @@ Result<std::vector<NpzEntry>> parse_npz(std::span<const std::byte> bytes, const 
     if (added) folders.push_back(Folder{path, {}, {}});
     Folder& folder = folders[it->second];
     if (!folder.files.insert(file).second) {
-      return archive_error(source, member_location(name), "name", "a second member so named",
-                           "unique member names");
+      return field_error(source, member_location(name), "name", "a second member so named",
+                         "unique member names");
     }
     folder.members.push_back(Member{name, index});
   }
@@ -325,8 +315,8 @@ Result<std::vector<NpzEntry>> parse_npz(std::span<const std::byte> bytes, const 
       continue;
     }
     if (files == kCooFiles || files == kDiaFiles) {
-      return archive_error(source, member_location(folder.path), "sparse format",
-                           files == kCooFiles ? "coo" : "dia", "csr or row_sparse");
+      return field_error(source, member_location(folder.path), "sparse format",
+                         files == kCooFiles ? "coo" : "dia", "csr or row_sparse");
     }
     for (const Member& member : folder.members) {
       NpzEntry entry;
@@ -343,8 +333,8 @@ Result<std::vector<NpzEntry>> parse_npz(std::span<const std::byte> bytes, const 
   std::set<std::string_view> names;
   for (const NpzEntry& entry : entries) {
     if (!names.insert(entry.name).second) {
-      return archive_error(source, "", "array name", fmt::format("'{}' twice", entry.name),
-                           "each name once");
+      return field_error(source, "", "array name", fmt::format("'{}' twice", entry.name),
+                         "each name once");
     }
   }
   return entries;
