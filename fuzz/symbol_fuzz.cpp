@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)file.error().message();
     return 0;
   }
-  for (int loader : {mbcc::kMxnetVersion191, mbcc::kMxnetVersion200}) {
+  for (const mbcc::Loader& loader : {mbcc::kLoader191, mbcc::kLoader200}) {
     mbcc::UpgradedSymbol upgraded = mbcc::upgrade_symbol(*file, loader);
     const mbcc::Graph& graph = upgraded.graph;
     (void)mbcc::list_arguments(graph);

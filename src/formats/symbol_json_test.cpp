@@ -141,7 +141,7 @@ TEST(SymbolJson, NumpyGeneration) {
   EXPECT_EQ(list_outputs(file.graph), (Strings{"mean0_output"}));
   EXPECT_TRUE(file.warnings.empty()) << file.warnings.front();
   // A 2.0 file is current for a 2.0 loader: nothing to upgrade.
-  UpgradedSymbol upgraded = upgrade_symbol(file, kMxnetVersion200);
+  UpgradedSymbol upgraded = upgrade_symbol(file, kLoader200);
   EXPECT_TRUE(upgraded.passes.empty());
   EXPECT_EQ(upgraded.graph.nodes, file.graph.nodes);
 }
@@ -183,7 +183,7 @@ class Save000800 : public testing::Test {
     Result<SymbolFile> file = read_symbol_json(path);
     ASSERT_TRUE(file.ok()) << file.error().message();
     file_ = std::move(file).value();
-    upgraded_ = upgrade_symbol(file_);
+    upgraded_ = upgrade_symbol(file_, kLoader191);  // test_load_000800 ran on 1.x
   }
 
   SymbolFile file_;
@@ -293,7 +293,7 @@ TEST_F(Save000800, WritesAs1xAndReadsBack) {
   EXPECT_EQ(again.graph.node_row_ptr[17] - again.graph.node_row_ptr[16], 3u);
   EXPECT_TRUE(again.warnings.empty()) << again.warnings.front();
   // Current for a 1.9.1 loader: nothing left to upgrade.
-  EXPECT_TRUE(upgrade_symbol(again, kMxnetVersion191).passes.empty());
+  EXPECT_TRUE(upgrade_symbol(again, kLoader191).passes.empty());
 }
 
 // --- The upgrade passes one by one ---------------------------------------------------------
@@ -388,13 +388,33 @@ TEST(SymbolUpgrade, ArgmaxAxis) {
   EXPECT_EQ(attr(sum, "x", "axis"), "-1");
 }
 
+TEST(SymbolUpgrade, NpShape) {
+  const std::vector<std::pair<std::string, std::string>> shapes = {
+      {"(10, 0)", "[10,-1]"}, {"()", "None"}, {"(5,)", "[5]"},        {"None", "None"},
+      {"(5L, 2L)", "[5,2]"},  {"7", "[7]"},   {" [3, 0] ", "[3,-1]"}, {"(2, x)", "[2]"},
+      {"(2; 3)", "None"},     {"abc", "None"}};
+  for (const auto& [legacy, np] : shapes) {
+    Graph graph = parsed(R"({"nodes": [{"op": "null", "name": "v", "attrs": {"__shape__": ")" +
+                         legacy + R"("}, "inputs": []}], "arg_nodes": [0], "heads": [[0, 0]]})")
+                      .graph;
+    convert_shapes_to_np(graph);
+    EXPECT_EQ(attr(graph, "v", "__shape__"), np) << legacy;
+  }
+  // 2.0 loads with np shape on; a graph saved under np shape is left alone.
+  SymbolFile lstm = corpus_file("v1.9-lstm.json");
+  EXPECT_EQ(attr(upgrade_symbol(lstm, kLoader200).graph, "data", "__shape__"), "[5,2]");
+  EXPECT_EQ(attr(upgrade_symbol(lstm, kLoader191).graph, "data", "__shape__"), "(5, 2)");
+  SymbolFile np = corpus_file("v2.0-np.json");
+  EXPECT_EQ(attr(upgrade_symbol(np, kLoader200).graph, "0.weight", "__shape__"), "(8, -1)");
+}
+
 TEST(SymbolUpgrade, RunsThePassesAboveTheFileVersion) {
   auto passes = [](int version, int loader) {
     SymbolFile file = parsed(R"({"nodes": [{"op": "null", "name": "a", "inputs": []}],
         "arg_nodes": [0], "heads": [[0, 0]],
         "attrs": {"mxnet_version": ["int", )" +
                              std::to_string(version) + "]}}");
-    return upgrade_symbol(file, loader).passes;
+    return upgrade_symbol(file, Loader{loader, false}).passes;
   };
   using P = UpgradePass;
   EXPECT_EQ(passes(903, kMxnetVersion191),
@@ -403,15 +423,19 @@ TEST(SymbolUpgrade, RunsThePassesAboveTheFileVersion) {
   EXPECT_EQ(passes(905, kMxnetVersion191), (std::vector<P>{P::kFixHiddenKeys}));
   EXPECT_EQ(passes(10901, kMxnetVersion191), (std::vector<P>{}));
   EXPECT_EQ(passes(10901, kMxnetVersion200), (std::vector<P>{P::kFixHiddenKeys}));
+  SymbolFile legacy = corpus_file("v0.8-mlp.json");
+  EXPECT_EQ(upgrade_symbol(legacy, kLoader200).passes,
+            (std::vector<P>{P::kFixHiddenKeys, P::kAddAuxInputs, P::kInitHints, P::kArgmaxAxis,
+                            P::kNpShape}));
   SymbolFile newer = corpus_file("v2.0-np.json");
-  UpgradedSymbol upgraded = upgrade_symbol(newer, kMxnetVersion191);
+  UpgradedSymbol upgraded = upgrade_symbol(newer, kLoader191);
   EXPECT_TRUE(upgraded.passes.empty());
   ASSERT_EQ(upgraded.warnings.size(), 1u);
   EXPECT_NE(upgraded.warnings[0].find("newer than the loader 1.9.1"), std::string::npos);
 }
 
 TEST(SymbolUpgrade, ConvFileKeepsSavedInputsAndGetsHints) {
-  UpgradedSymbol upgraded = upgrade_symbol(corpus_file("v0.9.3-conv.json"));
+  UpgradedSymbol upgraded = upgrade_symbol(corpus_file("v0.9.3-conv.json"), kLoader191);
   EXPECT_EQ(upgraded.graph.nodes.size(), 13u);  // no_bias=True: no bias to add
   EXPECT_EQ(attr(upgraded.graph, "prelu_gamma", "__init__"), R"(["Constant", {"value": 0.25}])");
   EXPECT_EQ(list_outputs(upgraded.graph), (Strings{"softmax_output", "pred_output"}));

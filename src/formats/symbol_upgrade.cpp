@@ -1,7 +1,11 @@
 #include "formats/symbol_upgrade.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdint>
 #include <limits>
+#include <optional>
 
 namespace mbcc {
 namespace {
@@ -56,6 +60,63 @@ bool place_hidden_key(Graph& graph, uint32_t id, const OpSignature& signature,
   return false;
 }
 
+// Reads a shape as mxnet::TShape's operator>> does into a shape that starts unknown;
+// nullopt where it stays unknown ("None", or text it stops reading before assigning).
+std::optional<std::vector<int64_t>> read_tshape(std::string_view text) {
+  auto skip_space = [&text] {
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+      text.remove_prefix(1);
+    }
+  };
+  auto read_dim = [&]() -> std::optional<int64_t> {
+    skip_space();
+    if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+    int64_t dim = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), dim);
+    if (ec != std::errc()) return std::nullopt;
+    text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+    return dim;
+  };
+  auto next = [&text]() -> char {
+    if (text.empty()) return '\0';
+    char c = text.front();
+    text.remove_prefix(1);
+    return c;
+  };
+  auto closes = [](char c) { return c == ')' || c == ']'; };
+  // A bare number is a 1-d shape; "None" and anything else before the bracket stay unknown.
+  while (true) {
+    if (text.empty()) return std::nullopt;
+    char c = text.front();
+    if (std::isdigit(static_cast<unsigned char>(c)) || c == '-') {
+      std::optional<int64_t> dim = read_dim();
+      if (!dim) return std::nullopt;
+      return std::vector<int64_t>{*dim};
+    }
+    text.remove_prefix(1);
+    if (c == '(' || c == '[') break;
+    if (!std::isspace(static_cast<unsigned char>(c))) return std::nullopt;
+  }
+  skip_space();
+  std::vector<int64_t> dims;
+  if (!text.empty() && closes(text.front())) return dims;
+  // Dims up to the first one it cannot read are kept, as TShape keeps them.
+  while (std::optional<int64_t> dim = read_dim()) {
+    dims.push_back(*dim);
+    skip_space();
+    char c = next();
+    if (c == 'L') c = next();  // Python 2 longs: (5L, 2L)
+    if (c == ',') {
+      skip_space();
+      if (!text.empty() && closes(text.front())) break;
+    } else if (!closes(c)) {
+      return std::nullopt;
+    }
+    if (closes(c)) break;
+  }
+  return dims;
+}
+
 }  // namespace
 
 std::string_view upgrade_pass_name(UpgradePass pass) {
@@ -68,6 +129,8 @@ std::string_view upgrade_pass_name(UpgradePass pass) {
       return "000903->000904 (__init__ hints)";
     case UpgradePass::kArgmaxAxis:
       return "000904->000905 (argmax/argmin axis)";
+    case UpgradePass::kNpShape:
+      return "np-shape __shape__ rewrite";
   }
   return "unknown";
 }
@@ -141,6 +204,26 @@ void drop_argmax_axis(Graph& graph) {
   }
 }
 
+void convert_shapes_to_np(Graph& graph) {
+  for (uint32_t id : post_order(graph)) {
+    Node& node = graph.nodes[id];
+    auto shape = node.attrs.find("__shape__");
+    if (!node.is_variable() || shape == node.attrs.end()) continue;
+    std::optional<std::vector<int64_t>> dims = read_tshape(shape->second);
+    // Legacy shapes used 0 dims, and 0 for a dim, to mean unknown; numpy shapes use -1.
+    if (!dims || dims->empty()) {
+      shape->second = "None";
+      continue;
+    }
+    std::string text = "[";
+    for (std::size_t i = 0; i < dims->size(); ++i) {
+      int64_t dim = (*dims)[i] == 0 ? -1 : (*dims)[i];
+      text += (i == 0 ? "" : ",") + std::to_string(dim);
+    }
+    shape->second = text + "]";
+  }
+}
+
 Graph in_mxnet_order(const Graph& graph) {
   std::vector<uint32_t> order = post_order(graph);
   std::vector<uint32_t> renumbered(graph.nodes.size(), std::numeric_limits<uint32_t>::max());
@@ -162,17 +245,17 @@ Graph in_mxnet_order(const Graph& graph) {
   return result;
 }
 
-UpgradedSymbol upgrade_symbol(const SymbolFile& file, int loader_version) {
+UpgradedSymbol upgrade_symbol(const SymbolFile& file, const Loader& loader) {
   UpgradedSymbol result;
   int version = file.producer_version;
-  if (version > loader_version) {
+  if (version > loader.version) {
     result.warnings.push_back("saved by MXNet " + mxnet_version_string(version) +
-                              ", newer than the loader " + mxnet_version_string(loader_version) +
+                              ", newer than the loader " + mxnet_version_string(loader.version) +
                               ": MXNet loads it without upgrading and only logs a warning");
   }
   Graph graph = in_mxnet_order(file.graph);
-  if (loader_version > version) {
-    fix_hidden_keys(graph, loader_version);
+  if (loader.version > version) {
+    fix_hidden_keys(graph, loader.version);
     result.passes.push_back(UpgradePass::kFixHiddenKeys);
   }
   if (kVersion090 > version) {
@@ -186,6 +269,10 @@ UpgradedSymbol upgrade_symbol(const SymbolFile& file, int loader_version) {
   if (kVersion095 > version) {
     drop_argmax_axis(graph);
     result.passes.push_back(UpgradePass::kArgmaxAxis);
+  }
+  if (loader.np_shape && !file.is_np_shape) {
+    convert_shapes_to_np(graph);
+    result.passes.push_back(UpgradePass::kNpShape);
   }
   result.graph = std::move(graph);
   return result;
