@@ -5,6 +5,7 @@
 #include <cctype>
 #include <limits>
 #include <span>
+#include <unordered_set>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,7 @@ constexpr auto kAnyTypes = std::to_array<std::string_view>(
     {"int", "str", "list_int", "list_str", "size_t", "list_shape", "list_layout", "dict_str_int"});
 
 constexpr std::size_t kShownBytes = 60;
+constexpr std::size_t kMaxWarnings = 100;
 
 // A value for an error message: compact JSON, cut at a UTF-8 boundary.
 std::string shown(const Json& value) {
@@ -90,11 +92,20 @@ class Parser {
 
   Result<Graph> graph(const Json& json, const std::string& path, int depth);
   const Seen& seen() const { return seen_; }
-  std::vector<std::string>& warnings() { return warnings_; }
+  // Each distinct warning once, the first kMaxWarnings of them, then how many were left out.
   void warn(std::string warning) {
-    if (std::find(warnings_.begin(), warnings_.end(), warning) == warnings_.end()) {
+    if (!distinct_warnings_.insert(warning).second) return;
+    if (warnings_.size() < kMaxWarnings) {
       warnings_.push_back(std::move(warning));
+    } else {
+      ++warnings_left_out_;
     }
+  }
+  std::vector<std::string> take_warnings() {
+    if (warnings_left_out_ > 0) {
+      warnings_.push_back("and " + std::to_string(warnings_left_out_) + " more warnings");
+    }
+    return std::move(warnings_);
   }
 
   Error error(const std::string& location, std::string field, std::string found,
@@ -132,6 +143,8 @@ class Parser {
   std::size_t total_nodes_ = 0;
   Seen seen_;
   std::vector<std::string> warnings_;
+  std::unordered_set<std::string> distinct_warnings_;
+  std::size_t warnings_left_out_ = 0;
 };
 
 Status Parser::known_keys(const Json& object, const std::string& path,
@@ -676,7 +689,7 @@ Result<SymbolFile> parse_symbol_json(std::string_view text, const std::string& s
                 std::to_string(file.graph.nodes.size()) +
                 " nodes are not reachable from the heads: MXNet drops them when loading");
   }
-  file.warnings = std::move(parser.warnings());
+  file.warnings = parser.take_warnings();
   return file;
 }
 

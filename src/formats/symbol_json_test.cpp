@@ -531,6 +531,18 @@ TEST(SymbolListing, TableMismatchesAreWarningsNotErrors) {
             "table");
 }
 
+TEST(SymbolListing, WarningsAreCappedAndCounted) {
+  std::string nodes = R"({"op": "null", "name": "a", "inputs": []})";
+  for (int i = 1; i <= 150; ++i) {
+    nodes += R"(, {"op": "Concat", "name": "c)" + std::to_string(i) + R"(", "inputs": [[)" +
+             std::to_string(i - 1) + ", 0]]}";
+  }
+  SymbolFile file =
+      parsed(R"({"nodes": [)" + nodes + R"(], "arg_nodes": [0], "heads": [[150, 0]]})");
+  ASSERT_EQ(file.warnings.size(), 101u);
+  EXPECT_EQ(file.warnings.back(), "and 50 more warnings");
+}
+
 TEST(OpTable, AliasesResolveToCanonicalNames) {
   EXPECT_EQ(canonical_op_name("_npx_fully_connected"), "FullyConnected");
   EXPECT_EQ(canonical_op_name("Softmax"), "SoftmaxOutput");
