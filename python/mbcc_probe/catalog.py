@@ -20,6 +20,15 @@ SAVE_APIS = {
         "HybridBlock.export after hybridize + forward (0.12+): PREFIX-symbol.json + PREFIX-0000.params",
         ["gluon-imports", "module-load-checkpoint", "c-predict", "c-executor", "c-cachedop"],
     ),
+    "gluon-save-parameters-np": (
+        "Block.save_parameters after npx.set_np() (1.6-1.9, 2.0.0a0): V3 records (npz on 2.0)",
+        ["gluon-load-parameters"],
+    ),
+    "gluon-export-np": (
+        "HybridBlock.export after npx.set_np() (1.6-1.9, 2.0.0a0): V3 params (npz on 2.0), "
+        "is_np_shape in the JSON",
+        ["gluon-imports", "module-load-checkpoint", "c-predict", "c-executor", "c-cachedop"],
+    ),
     "gluon-block-save": (
         "Block.save (1.9+): PREFIX-model.json + PREFIX-model.params (1.9) or MyModel-model.params "
         "(2.0: hard-coded name, written in the cwd)",
@@ -40,3 +49,12 @@ LOAD_APIS = {
 }
 
 PYTHON_LOAD_APIS = [k for k in LOAD_APIS if not k.startswith("c-")]
+
+NP_SUFFIX = "-np"
+
+
+def base_save_api(api):
+    """'gluon-export-np' -> ('gluon-export', True); others -> (api, False)."""
+    if api.endswith(NP_SUFFIX):
+        return api[: -len(NP_SUFFIX)], True
+    return api, False

@@ -114,6 +114,17 @@ def generate_case(rt, spec, save_api, out_dir, seed, log):
     if reason:
         result.update(status="skipped", reason=reason)
         return result
+    np_variant = catalog.base_save_api(save_api)[1]
+    if np_variant:
+        rt.enter_np_mode()
+    try:
+        return _generate_case(rt, spec, save_api, out_dir, seed, log, bundle_dir, result)
+    finally:
+        if np_variant:
+            rt.leave_np_mode()
+
+
+def _generate_case(rt, spec, save_api, out_dir, seed, log, bundle_dir, result):
     phase = "build"
     try:
         with rt.fresh_names(seed):
@@ -123,7 +134,7 @@ def generate_case(rt, spec, save_api, out_dir, seed, log):
             model_dir = os.path.join(bundle_dir, "model")
             os.makedirs(model_dir)
             phase = "save"
-            saved = savers.SAVERS[save_api](case, model_dir)
+            saved = savers.saver_for(save_api)(case, model_dir)
     except (savers.Skip, zoo.Unavailable) as e:
         shutil.rmtree(bundle_dir, ignore_errors=True)
         result.update(status="skipped", reason=str(e))
@@ -161,6 +172,7 @@ def generate_case(rt, spec, save_api, out_dir, seed, log):
             "seeds": {"seed": seed, "numpy": seed, "mxnet": seed, "params": "crc32(seed/model/params)", "inputs": "crc32(seed/model/inputs)"},
             "env": dict(DETERMINISM_ENV),
             "hybridized": case.hybridized,
+            "np_mode": rt.np_mode,
             "inputs": inputs,
             "outputs": outputs,
             "model_files": [{"path": p, "role": r} for p, r in saved.files],

@@ -38,11 +38,13 @@ class _LegacyOps:
 
 
 class _NpOps:
-    """Operators for 2.0 (work both imperatively and under hybridize's deferred compute)."""
+    """Operators in np mode: F.np/F.npx inside a 1.x hybrid_forward (F is mx.nd or mx.sym),
+    mx.np/mx.npx in a 2.0 forward (imperative or deferred compute)."""
 
-    def __init__(self, mx):
-        self.npx = mx.npx
-        self.np = mx.np
+    def __init__(self, mx, F=None):
+        src = F if (F is not None and hasattr(F, "npx")) else mx
+        self.npx = src.npx
+        self.np = src.np
 
     def relu(self, x):
         return self.npx.relu(x)
@@ -117,7 +119,7 @@ class Runtime:
 
         def ops(F=None):
             if rt.np_mode:
-                return _NpOps(rt.mx)
+                return _NpOps(rt.mx, F)
             return _LegacyOps(F if F is not None else rt.mx.nd)
 
         if self.has_hybrid_forward:
@@ -239,6 +241,21 @@ class Runtime:
             return {name: bool(f.enabled) for name, f in feats.items()}
         except Exception:
             return None
+
+    # ---- np mode ------------------------------------------------------------------------
+    @property
+    def can_set_np(self):
+        npx = getattr(self.mx, "npx", None)
+        return npx is not None and hasattr(npx, "set_np") and hasattr(npx, "reset_np")
+
+    def enter_np_mode(self):
+        """npx.set_np() (np shape + np array), as a user of 1.6-1.9 / 2.0.0a0 would."""
+        self.mx.npx.set_np()
+        self.np_mode = True
+
+    def leave_np_mode(self):
+        self.mx.npx.reset_np()
+        self.np_mode = False
 
     # ---- legacy-mode scopes (2.0) --------------------------------------------------------
     @contextlib.contextmanager

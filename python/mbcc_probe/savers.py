@@ -7,7 +7,7 @@ import contextlib
 import os
 from collections import namedtuple
 
-from . import weights, zoo
+from . import catalog, weights, zoo
 
 Saved = namedtuple("Saved", "files writer symbol_file params_file")
 # files: [(path relative to the bundle, role)]; symbol_file/params_file: absolute paths of the
@@ -26,6 +26,12 @@ def precheck(rt, spec, api):
     """Why ``spec`` cannot go through ``api`` on this release (a sentence), or None. Decided
     from the release's attributes and the model's kind without building anything."""
     v = rt.version
+    api, np_variant = catalog.base_save_api(api)
+    if np_variant:
+        if not rt.can_set_np:
+            return "npx.set_np does not exist on MXNet %s (first in 1.6)" % v
+        if rt.np_mode:
+            return "np mode is already MXNet %s's default: %s covers it" % (v, api)
     if api != "module-checkpoint" and spec.kind != "gluon":
         return "symbol-API model: there is no Gluon block to save"
     if api == "module-checkpoint":
@@ -240,6 +246,12 @@ def save_gluon_block_save(case, model_dir):
     return Saved([("model/" + json_name, "model-json"), ("model/" + params[0], "params")], "Block.save", None, None)
 
 
+def saver_for(api):
+    """The save function of ``api``; the -np variants reuse their base API's function (the
+    generator enters np mode around them)."""
+    return SAVERS[catalog.base_save_api(api)[0]]
+
+
 SAVERS = {
     "module-checkpoint": save_module_checkpoint,
     "gluon-save-params": save_gluon_save_params,
@@ -249,7 +261,7 @@ SAVERS = {
 }
 
 # save APIs that hybridize the net before the golden forward
-HYBRIDIZE = {"module-checkpoint", "gluon-export", "gluon-block-save"}
+HYBRIDIZE = {"module-checkpoint", "gluon-export", "gluon-block-save", "gluon-export-np"}
 
 # the load API that must round-trip on the producer itself, in order of preference
 SELF_CHECK = {
@@ -258,4 +270,6 @@ SELF_CHECK = {
     "gluon-save-parameters": ["gluon-load-parameters"],
     "gluon-export": ["gluon-imports", "module-load-checkpoint"],
     "gluon-block-save": ["gluon-block-load"],
+    "gluon-save-parameters-np": ["gluon-load-parameters"],
+    "gluon-export-np": ["gluon-imports", "module-load-checkpoint"],
 }

@@ -162,7 +162,7 @@ def _lenet_children(rt):
     "gluon",
     "plain (non-hybrid) gluon.Block with conv/pool/dense as attributes, imperative forward",
     ["MBCC lenet_gluon_save_params_api", "#1 #11091 save_params naming (1.1/1.2.0/1.2.1)"],
-    [F("data", (2, 1, 16, 16))],
+    [F("data", (2, 1, 12, 12))],
     hybrid=False,
 )
 def build_lenet(rt, spec):
@@ -193,7 +193,7 @@ def build_lenet(rt, spec):
     "gluon",
     "HybridSequential LeNet: conv+pool+dense, hybridize/export/imports",
     ["MBCC lenet_gluon_hybrid_export_api"],
-    [F("data", (2, 1, 16, 16))],
+    [F("data", (2, 1, 12, 12))],
 )
 def build_lenet_hybrid(rt, spec):
     return _seq(rt, spec, lambda: _lenet_children(rt))
