@@ -44,7 +44,13 @@ def producer_info(rt):
 
 
 def _err(e, limit=1500):
-    text = "%s: %s" % (type(e).__name__, str(e).strip())
+    """'Type: message' without MXNet's C++ backtrace lines, capped to ``limit`` characters."""
+    lines = [
+        l for l in str(e).strip().splitlines()
+        if l.strip() and not l.lstrip().startswith(("[bt]", "Stack trace", "Traceback (most recent"))
+        and not l.lstrip().startswith('File "')
+    ]
+    text = "%s: %s" % (type(e).__name__, " | ".join(l.strip() for l in lines))
     if len(text) > limit:
         text = text[: limit // 2] + " ... " + text[-limit // 2 :]
     return text
