@@ -145,6 +145,16 @@ Result<StorageType> read_storage_type(ByteReader& in, RecordVersion version) {
   return static_cast<StorageType>(*stype);
 }
 
+// The storage shape MXNet's loader uses when the file's is empty: row_sparse keeps the logical
+// shape with one row per stored index, csr has one value per column index.
+Shape derived_storage_shape(StorageType storage, const Shape& shape,
+                            const std::vector<Shape>& aux_shapes) {
+  if (storage == StorageType::kCsr) return aux_shapes.size() > 1 ? aux_shapes[1] : Shape{0};
+  Shape rows = shape.empty() ? Shape{0} : shape;
+  rows[0] = aux_shapes.empty() || aux_shapes[0].empty() ? 0 : aux_shapes[0][0];
+  return rows;
+}
+
 // Reads the record's fields in file order (§1.3); errors name fields relative to the record.
 Result<NDArrayRecord> read_record(ByteReader& in, const std::shared_ptr<const void>& owner) {
   NDArrayRecord record;
@@ -196,6 +206,11 @@ Result<NDArrayRecord> read_record(ByteReader& in, const std::shared_ptr<const vo
     aux_shapes.push_back(std::move(aux_shape->shape));
   }
 
+  // MXNet writes the storage shape its array happened to record, which is (0,) for a csr array
+  // made by tostype(); its loader then takes the shape from the aux arrays, and so do we.
+  if (naux > 0 && element_count(storage_shape) == 0) {
+    storage_shape = derived_storage_shape(record.storage, record.shape, aux_shapes);
+  }
   Result<Tensor> values =
       in.tensor(*dtype, naux > 0 ? std::move(storage_shape) : record.shape, owner, "data");
   if (!values) return values.error();

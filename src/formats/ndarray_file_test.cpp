@@ -167,6 +167,21 @@ TEST(NDArrayFile, RoundTripsSparseInV2) {
   }
 }
 
+// MXNet 1.4.1 and 1.9.1 write a csr array made by tostype() with storage shape (0,); their
+// loader takes the stored shape from the aux arrays instead, and so must mbcc.
+TEST(NDArrayFile, TakesAnEmptyStorageShapeFromTheAuxArrays) {
+  for (NDArrayRecord record : {csr(DType::kFloat32), row_sparse(DType::kFloat32)}) {
+    NDArrayList list;
+    list.arrays = {record};
+    std::vector<std::byte> bytes = serialize(list, RecordVersion::kV2);
+    constexpr std::size_t kStorageDim0 = 24 + 4 + 4 + 4;  // header, magic, stype, ndim
+    std::fill_n(bytes.begin() + kStorageDim0, 8, std::byte{0});
+    Result<NDArrayList> parsed = parse(bytes);
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+    expect_same(*parsed, list);
+  }
+}
+
 TEST(NDArrayFile, RoundTripsSparseWithInt32IndicesAndNoStoredValues) {
   NDArrayRecord empty_rows = row_sparse(DType::kFloat64);
   empty_rows.values = counting_tensor(DType::kFloat64, {0, 4});
