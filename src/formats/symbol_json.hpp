@@ -95,8 +95,9 @@ Result<SymbolFile> parse_symbol_json(std::string_view text, const std::string& s
 Result<SymbolFile> read_symbol_json(const std::filesystem::path& path,
                                     const SymbolLimits& limits = {});
 
-// Serialises as MXNet 1.x writes: "attrs", 3-element inputs, node_row_ptr from the op table,
-// arg_nodes recomputed, and attrs.mxnet_version set to `mxnet_version`. Nodes keep their order.
+// Serialises as MXNet 1.x writes: "attrs", 3-element inputs, arg_nodes recomputed,
+// node_row_ptr from the op table (as a build without oneDNN counts outputs), the graph's
+// attrs with mxnet_version set to `mxnet_version`. Nodes keep their order.
 std::string write_symbol_json(const Graph& graph, int mxnet_version = 10901);
 
 // Node ids in nnvm's DFSVisit order: post-order from the heads, inputs before control
