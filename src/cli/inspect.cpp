@@ -67,8 +67,9 @@ json describe_npz(const std::vector<NpzEntry>& entries) {
 }
 
 json describe_symbol(const SymbolFile& file) {
-  // What a current MXNet makes of the file: the upgrade passes it applies, then its listings.
-  UpgradedSymbol upgraded = upgrade_symbol(file);
+  // What MXNet 1.9.1, the newest 1.x, makes of the file: the upgrade passes it applies, then
+  // its listings. (2.0 under np-shape also rewrites __shape__ hints; listings are the same.)
+  UpgradedSymbol upgraded = upgrade_symbol(file, kLoader191);
   json passes = json::array();
   for (UpgradePass pass : upgraded.passes) passes.push_back(upgrade_pass_name(pass));
   json warnings = file.warnings;
@@ -78,6 +79,7 @@ json describe_symbol(const SymbolFile& file) {
           {"producer_version", mxnet_version_string(file.producer_version)},
           {"producer_version_recorded", file.version_recorded},
           {"np_shape", file.is_np_shape},
+          {"upgrade_loader", mxnet_version_string(kLoader191.version)},
           {"upgrade_passes", passes},
           {"ops", op_histogram(upgraded.graph)},
           {"arguments", list_arguments(upgraded.graph)},
@@ -111,7 +113,8 @@ void print_symbol_text(const json& file) {
     std::vector<std::string> items = file[key];
     return items.empty() ? std::string("none") : fmt::format("{}", fmt::join(items, ", "));
   };
-  fmt::print("  upgrade passes:   {}\n", list("upgrade_passes"));
+  fmt::print("  upgrade passes:   {} (as MXNet {} loads it)\n", list("upgrade_passes"),
+             file["upgrade_loader"].get<std::string>());
   std::vector<std::string> ops;
   for (const auto& [op, count] : file["ops"].items()) ops.push_back(fmt::format("{} {}", op, count.get<int>()));
   fmt::print("  ops:              {}\n", ops.empty() ? "none" : fmt::format("{}", fmt::join(ops, ", ")));
