@@ -265,3 +265,28 @@ def test_loaders_read_back_a_bundle_in_a_fresh_process(tmp_path):
         proc = subprocess.run([python, "-c", code, str(bundle), api], env=env, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "unsupported: load API gluon-load-parameters does not apply" in proc.stdout
+
+
+def test_a_real_break_reproduces_across_releases(tmp_path):
+    """prior-art #6 (#12486): 1.2.1 exports a graph that calls one block twice; 1.4.1's
+    SymbolBlock.imports rejects its duplicate output names, while Module reads it."""
+    producer, candidate = python_for("1.2.1"), python_for("1.4.1")
+    (r,) = run_probe(producer, "generate", "--out", tmp_path, "--model", "residual-shared", "--save-api", "gluon-export")
+    assert r["status"] == "ok" and "producer_load_failures" not in r, r
+    code = (
+        "import sys\n"
+        "from mbcc_probe import loaders\n"
+        "try:\n"
+        "    loaders.load_and_run(sys.argv[1], 'gluon-imports')\n"
+        "    print('imports: PASS')\n"
+        "except Exception as e:\n"
+        "    print('imports: FAIL', e)\n"
+        "loaders.load_and_run(sys.argv[1], 'module-load-checkpoint')\n"
+        "print('module: PASS')\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(PYTHON_DIR))
+    proc = subprocess.run([candidate, "-c", code, str(tmp_path / "residual-shared" / "gluon-export")],
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "imports: FAIL There are multiple outputs with name" in proc.stdout, proc.stdout
+    assert "module: PASS" in proc.stdout
