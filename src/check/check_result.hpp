@@ -1,0 +1,114 @@
+// What a run found: one CheckResult per check, with everything a report shows about it, and the
+// RunResult around them. Reports (src/report) only render and read these; the rules that decide
+// a verdict and the exit code live here.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "check/check_key.hpp"
+#include "check/expectations.hpp"
+#include "check/message.hpp"
+#include "check/verdict.hpp"
+#include "tensor/compare.hpp"
+
+namespace mbcc {
+
+struct OutputResult {
+  std::string name;  // the output's name in the manifest: "output_0", "softmax_output"
+  Comparison comparison;
+  bool operator==(const OutputResult&) const = default;
+};
+
+// The earliest node of the graph, in topological order, whose output leaves tolerance.
+struct DivergingNode {
+  std::string node;  // "conv1_fwd"
+  std::string op;    // "Convolution"
+  std::optional<Comparison> comparison;
+  bool operator==(const DivergingNode&) const = default;
+};
+
+// The candidate's own error text and what it says went wrong.
+struct CandidateMessage {
+  std::string text;
+  MessageClass kind;
+  bool operator==(const CandidateMessage&) const = default;
+};
+
+// An expectation entry as a report keeps it: applied to a check, or expired.
+struct ExpectationRecord {
+  VerdictSet verdicts;
+  std::string reason;
+  std::string link;
+  std::optional<std::chrono::year_month_day> expires;
+  std::string source;  // "corpus/expectations.toml:12"
+  bool operator==(const ExpectationRecord&) const = default;
+};
+ExpectationRecord record_of(const Expectation& entry);
+
+struct Timings {
+  double load_ms = 0;
+  double run_ms = 0;       // bind and forward
+  double overhead_ms = 0;  // the worker's own cost: requests, reading inputs, writing outputs
+  double total_ms() const { return load_ms + run_ms + overhead_ms; }
+  bool operator==(const Timings&) const = default;
+};
+
+struct CheckResult {
+  CheckKey key;
+  Verdict verdict = Verdict::kPass;      // after expectations
+  Verdict raw_verdict = Verdict::kPass;  // before them
+  std::string detail;  // mbcc's own words: why UNSUPPORTED, the signal of a CRASH, …
+  std::optional<CandidateMessage> message;
+  std::vector<OutputResult> outputs;
+  std::optional<DivergingNode> first_divergence;
+  std::optional<ExpectationRecord> expectation;  // the entry that matched, whatever it changed
+  Timings timings;
+  std::vector<Verdict> attempts;  // the raw verdict of each run; more than one when repeated
+  nlohmann::json bundle = nlohmann::json::object();  // manifest facts: producer build, seeds, …
+  bool operator==(const CheckResult&) const = default;
+};
+
+struct RunInfo {
+  std::string mbcc_version;
+  std::vector<std::string> candidates;
+  std::string store;
+  std::string expectations;  // the expectations file, empty when none
+  std::chrono::sys_seconds started_at{};
+  std::chrono::sys_seconds finished_at{};
+  bool operator==(const RunInfo&) const = default;
+};
+
+struct RunResult {
+  RunInfo run;
+  std::vector<CheckResult> checks;
+  std::vector<ExpectationRecord> expired_expectations;  // each one fails the run
+  std::vector<std::string> run_errors;  // why the run itself could not be done, when it could not
+  bool operator==(const RunResult&) const = default;
+};
+
+// The raw verdict the outputs' comparisons give, the worst first: DTYPE_MISMATCH, then
+// SHAPE_MISMATCH, NAN_INTRODUCED, NUMERIC_DRIFT; PASS when every output matches.
+Verdict verdict_of_outputs(std::span<const OutputResult> outputs);
+
+// Settles a check: its raw verdict from its attempts, then the first live expectation that
+// matches it, applied through apply_expectation.
+void settle_verdict(CheckResult& check, const Expectations& expectations,
+                    std::chrono::year_month_day today);
+
+using VerdictCounts = std::array<uint64_t, kVerdictCount>;
+VerdictCounts count_verdicts(std::span<const CheckResult> checks);
+
+inline constexpr int kExitClean = 0;      // nothing unexpected
+inline constexpr int kExitFailures = 1;   // a failing verdict or an expired expectation
+inline constexpr int kExitRunFailed = 2;  // the run itself could not be done
+int exit_code(const RunResult& result);
+
+}  // namespace mbcc
