@@ -1,0 +1,149 @@
+#include "runners/protocol.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace mbcc::runners {
+namespace {
+
+constexpr const char* kOkAnswer =
+    R"({"id":7,"status":"ok","outputs":[{"name":"fc_output","file":"/o/output_0.npy",)"
+    R"("shape":[2,4],"dtype":"float32"}],"timings":{"load_ms":3.5,"run_ms":0.25}})";
+
+// kOkAnswer with `from` replaced by `to`.
+std::string ok_answer_with(const std::string& from, const std::string& to) {
+  std::string line = kOkAnswer;
+  const std::size_t at = line.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return line.replace(at, from.size(), to);
+}
+
+TEST(RequestLine, CarriesTheCheckAndOnlyTheFieldsThatAreSet) {
+  Request request;
+  request.bundle_dir = "/store/v1/1.9.1/mlp/module-checkpoint";
+  request.load_api = "module-load-checkpoint";
+  request.inputs = {{"data", "data/input_0.npy"}};
+  request.out_dir = "/tmp/out";
+  const Json line = Json::parse(request_line(request, 12));
+  EXPECT_EQ(line["id"], 12);
+  EXPECT_EQ(line["bundle_dir"], "/store/v1/1.9.1/mlp/module-checkpoint");
+  EXPECT_EQ(line["load_api"], "module-load-checkpoint");
+  EXPECT_EQ(line["inputs"], Json::parse(R"([{"name":"data","file":"data/input_0.npy"}])"));
+  EXPECT_EQ(line["out_dir"], "/tmp/out");
+  EXPECT_EQ(line["internals"], false);
+  EXPECT_FALSE(line.contains("symbol_file"));
+
+  request.symbol_file = "model/mlp-symbol.json";
+  request.params_file = "model/mlp-0000.params";
+  request.internals = true;
+  const Json capi = Json::parse(request_line(request, 13));
+  EXPECT_EQ(capi["symbol_file"], "model/mlp-symbol.json");
+  EXPECT_EQ(capi["params_file"], "model/mlp-0000.params");
+  EXPECT_EQ(capi["internals"], true);
+}
+
+TEST(ParseAnswer, ReadsAnOkAnswer) {
+  auto answer = parse_answer(kOkAnswer, 7);
+  ASSERT_TRUE(answer) << answer.error().message();
+  EXPECT_EQ(answer->status, AnswerStatus::kOk);
+  ASSERT_EQ(answer->outputs.size(), 1u);
+  EXPECT_EQ(answer->outputs[0].name, "fc_output");
+  EXPECT_EQ(answer->outputs[0].file, "/o/output_0.npy");
+  EXPECT_EQ(answer->outputs[0].shape, (Shape{2, 4}));
+  EXPECT_EQ(answer->outputs[0].dtype, DType::kFloat32);
+  EXPECT_FALSE(answer->error);
+  EXPECT_DOUBLE_EQ(answer->timings.load_ms, 3.5);
+  EXPECT_DOUBLE_EQ(answer->timings.run_ms, 0.25);
+}
+
+TEST(ParseAnswer, ReadsFailuresInternalsAndWarnings) {
+  const std::string line =
+      R"({"id":1,"status":"load_fail","outputs":[],)"
+      R"("internals":[{"index":3,"name":"fc1_output","file":"/o/internals/003_fc1.npy",)"
+      R"("shape":[],"dtype":"float64"}],"internals_error":{"kind":"bind","message":"m"},)"
+      R"("error":{"kind":"params","call":"MXNDArrayLoad","message":"Invalid NDArray file"},)"
+      R"("warnings":["w1"],"timings":{"load_ms":0,"run_ms":0}})";
+  auto answer = parse_answer(line, 1);
+  ASSERT_TRUE(answer) << answer.error().message();
+  EXPECT_EQ(answer->status, AnswerStatus::kLoadFail);
+  ASSERT_TRUE(answer->error);
+  EXPECT_EQ(answer->error->kind, "params");
+  EXPECT_EQ(answer->error->call, "MXNDArrayLoad");
+  EXPECT_EQ(answer->error->message, "Invalid NDArray file");
+  ASSERT_EQ(answer->internals.size(), 1u);
+  EXPECT_EQ(answer->internals[0].index, 3);
+  EXPECT_TRUE(answer->internals[0].shape.empty());
+  ASSERT_TRUE(answer->internals_error);
+  EXPECT_EQ(answer->internals_error->call, "");
+  EXPECT_EQ(answer->warnings, std::vector<std::string>{"w1"});
+}
+
+TEST(ParseAnswer, NamesEveryStatus) {
+  for (AnswerStatus status : {AnswerStatus::kUnsupported, AnswerStatus::kLoadFail,
+                              AnswerStatus::kRunFail, AnswerStatus::kError}) {
+    const std::string line = R"({"id":2,"status":")" + std::string(answer_status_name(status)) +
+                             R"(","outputs":[],"error":{"kind":"k","message":"m"},)"
+                             R"("timings":{"load_ms":1,"run_ms":1}})";
+    auto answer = parse_answer(line, 2);
+    ASSERT_TRUE(answer) << line << ": " << answer.error().message();
+    EXPECT_EQ(answer->status, status);
+  }
+}
+
+struct Garbage {
+  std::string line;
+  std::string location;  // where the error points
+};
+
+class ParseAnswerGarbage : public testing::TestWithParam<Garbage> {};
+
+TEST_P(ParseAnswerGarbage, IsRefusedWithWhere) {
+  auto answer = parse_answer(GetParam().line, 7);
+  ASSERT_FALSE(answer) << GetParam().line;
+  EXPECT_EQ(answer.error().location, GetParam().location) << answer.error().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Strict, ParseAnswerGarbage,
+    testing::Values(
+        Garbage{"Loading symbol saved by previous version v1.9.1", ""},
+        Garbage{R"({"id":7,"status":"ok")", ""},  // half a line
+        Garbage{"[1,2]", "$"}, Garbage{ok_answer_with(R"("id":7)", R"("id":8)"), "$.id"},
+        Garbage{ok_answer_with(R"("id":7)", R"("id":"7")"), "$.id"},
+        Garbage{ok_answer_with(R"("status":"ok")", R"("status":"fine")"), "$.status"},
+        Garbage{ok_answer_with(R"("status":"ok")", R"("status":"ok","extra":1)"), "$.extra"},
+        Garbage{ok_answer_with(R"("status":"ok")", R"("status":"run_fail")"), "$.error"},
+        Garbage{ok_answer_with(R"("timings")", R"("error":{"kind":"k","message":"m"},"timings")"),
+                "$.error"},
+        Garbage{ok_answer_with(R"("float32")", R"("float33")"), "$.outputs[0].dtype"},
+        Garbage{ok_answer_with("[2,4]", "[2,-4]"), "$.outputs[0].shape[1]"},
+        Garbage{ok_answer_with(R"("/o/output_0.npy")", R"("")"), "$.outputs[0].file"},
+        Garbage{ok_answer_with(R"("name":"fc_output",)", ""), "$.outputs[0].name"},
+        Garbage{ok_answer_with(R"("run_ms":0.25)", R"("run_ms":-1)"), "$.timings.run_ms"},
+        Garbage{ok_answer_with(R"(,"timings":{"load_ms":3.5,"run_ms":0.25})", ""), "$.timings"}));
+
+TEST(ParseHello, KeepsTheWholeHello) {
+  auto hello = parse_hello(R"({"hello":"python","mxnet_version":"1.9.1","load_apis":["a"]})");
+  ASSERT_TRUE(hello) << hello.error().message();
+  EXPECT_FALSE(hello->refusal);
+  EXPECT_EQ(hello->document["mxnet_version"], "1.9.1");
+}
+
+TEST(ParseHello, ReadsARefusal) {
+  auto hello = parse_hello(R"({"hello":"python","error":{"kind":"import","message":"no mxnet"}})");
+  ASSERT_TRUE(hello) << hello.error().message();
+  ASSERT_TRUE(hello->refusal);
+  EXPECT_EQ(hello->refusal->kind, "import");
+  EXPECT_EQ(hello->refusal->message, "no mxnet");
+}
+
+TEST(ParseHello, RefusesWhatIsNotAHello) {
+  EXPECT_FALSE(parse_hello("[mxnet] starting"));
+  EXPECT_FALSE(parse_hello(R"({"id":1})"));
+  EXPECT_FALSE(parse_hello(R"({"hello":3})"));
+  EXPECT_FALSE(parse_hello(R"({"hello":"python","error":"no"})"));
+}
+
+}  // namespace
+}  // namespace mbcc::runners
