@@ -117,6 +117,7 @@ std::string message_of(const Json& answer) {
 }
 
 // Finds an installed environment or skips the test with the reason.
+// NOLINTNEXTLINE(bugprone-macro-parentheses): `var` names a variable
 #define MBCC_ENV_OR_SKIP(var, release)                                      \
   auto var##_found = envs::find(release);                                   \
   if (!var##_found)                                                         \
@@ -302,7 +303,7 @@ class Failures : public ::testing::Test {
 
   // A copy of the model whose params file `edit` changed (written with mbcc's own writer).
   fs::path edited_model(const std::string& name, void (*edit)(NDArrayList&)) {
-    const fs::path dir = scratch("edited-" + name);
+    fs::path dir = scratch("edited-" + name);
     for (const char* file : {"tiny-symbol.json", "input_0.npy"}) {
       fs::copy_file(model_ / file, dir / file, fs::copy_options::overwrite_existing);
     }
@@ -327,7 +328,7 @@ void drop_bn_gamma(NDArrayList& list) {
 }
 
 void add_unused_key(NDArrayList& list) {
-  list.names.push_back("arg:not_in_graph");
+  list.names.emplace_back("arg:not_in_graph");
   list.arrays.push_back(list.arrays.front());
 }
 
