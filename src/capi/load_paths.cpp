@@ -262,7 +262,8 @@ Result<std::vector<Owned>> run_cached_op(const Library& library, MxHandle symbol
 }
 
 // Per-node values with subgraph fusion off where the release can turn it off (1.6+): with
-// MKLDNN fusion on, 1.9.1 cannot even bind get_internals() of a graph with BatchNorm.
+// MKLDNN fusion on, 1.9.1 cannot even bind get_internals() of Convolution -> BatchNorm
+// ("arg_names.size() == in_args_map.size()").
 class UnfusedScope {
  public:
   explicit UnfusedScope(const Library& library) : active_(library.version() >= 10600) {

@@ -265,6 +265,23 @@ TEST(Internals, EveryNonVariableNodeOutputIsWritten) {
   }
 }
 
+TEST(Internals, AreWrittenWhereFusionWouldStopTheBind) {
+  MBCC_ENV_OR_SKIP(env, "1.9.1");
+  auto model = tiny_model(env);
+  MBCC_ASSERT_OK(model);
+  auto worker = start_worker(env, "internals-convbn");
+  MBCC_ASSERT_OK(worker);
+  Json r = request(*model, "c-executor", scratch("internals-convbn"), /*internals=*/true);
+  r["symbol_file"] = "convbn-symbol.json";
+  r["params_file"] = "convbn-0000.params";
+  r["inputs"][0]["file"] = "convbn_input.npy";
+  auto answer = worker->call(r);
+  MBCC_ASSERT_OK(answer);
+  ASSERT_EQ((*answer)["status"], "ok") << answer->dump();
+  EXPECT_FALSE(answer->contains("internals_error")) << answer->dump();
+  EXPECT_EQ((*answer)["internals"].size(), 3u);
+}
+
 TEST(Internals, ThePredictPathSaysItHasNone) {
   MBCC_ENV_OR_SKIP(env, "1.9.1");
   auto model = tiny_model(env);
