@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 namespace mbcc::runners {
@@ -92,9 +93,12 @@ TEST(ParseAnswer, NamesEveryStatus) {
 }
 
 struct Garbage {
+  std::string what;  // names the case in test names
   std::string line;
   std::string location;  // where the error points
 };
+
+void PrintTo(const Garbage& garbage, std::ostream* out) { *out << garbage.what; }
 
 class ParseAnswerGarbage : public testing::TestWithParam<Garbage> {};
 
@@ -107,21 +111,31 @@ TEST_P(ParseAnswerGarbage, IsRefusedWithWhere) {
 INSTANTIATE_TEST_SUITE_P(
     Strict, ParseAnswerGarbage,
     testing::Values(
-        Garbage{"Loading symbol saved by previous version v1.9.1", ""},
-        Garbage{R"({"id":7,"status":"ok")", ""},  // half a line
-        Garbage{"[1,2]", "$"}, Garbage{ok_answer_with(R"("id":7)", R"("id":8)"), "$.id"},
-        Garbage{ok_answer_with(R"("id":7)", R"("id":"7")"), "$.id"},
-        Garbage{ok_answer_with(R"("status":"ok")", R"("status":"fine")"), "$.status"},
-        Garbage{ok_answer_with(R"("status":"ok")", R"("status":"ok","extra":1)"), "$.extra"},
-        Garbage{ok_answer_with(R"("status":"ok")", R"("status":"run_fail")"), "$.error"},
-        Garbage{ok_answer_with(R"("timings")", R"("error":{"kind":"k","message":"m"},"timings")"),
+        Garbage{"not JSON", "Loading symbol saved by previous version v1.9.1", ""},
+        Garbage{"half a line", R"({"id":7,"status":"ok")", ""},  // half a line
+        Garbage{"an array", "[1,2]", "$"},
+        Garbage{"another id", ok_answer_with(R"("id":7)", R"("id":8)"), "$.id"},
+        Garbage{"an id as text", ok_answer_with(R"("id":7)", R"("id":"7")"), "$.id"},
+        Garbage{"an unknown status", ok_answer_with(R"("status":"ok")", R"("status":"fine")"),
+                "$.status"},
+        Garbage{"an unknown member",
+                ok_answer_with(R"("status":"ok")", R"("status":"ok","extra":1)"), "$.extra"},
+        Garbage{"no error for a failure",
+                ok_answer_with(R"("status":"ok")", R"("status":"run_fail")"), "$.error"},
+        Garbage{"an error for ok",
+                ok_answer_with(R"("timings")", R"("error":{"kind":"k","message":"m"},"timings")"),
                 "$.error"},
-        Garbage{ok_answer_with(R"("float32")", R"("float33")"), "$.outputs[0].dtype"},
-        Garbage{ok_answer_with("[2,4]", "[2,-4]"), "$.outputs[0].shape[1]"},
-        Garbage{ok_answer_with(R"("/o/output_0.npy")", R"("")"), "$.outputs[0].file"},
-        Garbage{ok_answer_with(R"("name":"fc_output",)", ""), "$.outputs[0].name"},
-        Garbage{ok_answer_with(R"("run_ms":0.25)", R"("run_ms":-1)"), "$.timings.run_ms"},
-        Garbage{ok_answer_with(R"(,"timings":{"load_ms":3.5,"run_ms":0.25})", ""), "$.timings"}));
+        Garbage{"an unknown dtype", ok_answer_with(R"("float32")", R"("float33")"),
+                "$.outputs[0].dtype"},
+        Garbage{"a negative size", ok_answer_with("[2,4]", "[2,-4]"), "$.outputs[0].shape[1]"},
+        Garbage{"an empty file name", ok_answer_with(R"("/o/output_0.npy")", R"("")"),
+                "$.outputs[0].file"},
+        Garbage{"no output name", ok_answer_with(R"("name":"fc_output",)", ""),
+                "$.outputs[0].name"},
+        Garbage{"negative time", ok_answer_with(R"("run_ms":0.25)", R"("run_ms":-1)"),
+                "$.timings.run_ms"},
+        Garbage{"no timings", ok_answer_with(R"(,"timings":{"load_ms":3.5,"run_ms":0.25})", ""),
+                "$.timings"}));
 
 TEST(ParseHello, KeepsTheWholeHello) {
   auto hello = parse_hello(R"({"hello":"python","mxnet_version":"1.9.1","load_apis":["a"]})");
