@@ -1,8 +1,9 @@
-// The pool driving the real Python worker (python/mbcc_probe/worker.py) in installed MXNet
-// releases: the worker's lines must pass the pool's strict parser, its outputs must be the
-// goldens, and a release that aborts on a file must become a Crash while the run goes on. Bundles
-// are made by the probe in the producer's environment; a release that is not installed is
-// skipped, saying so.
+// The pool driving the real workers in installed MXNet releases: the Python worker
+// (python/mbcc_probe/worker.py) and the C API worker (mbcc-capi-worker, built beside this test).
+// Their lines must pass the pool's strict parser, their outputs must be the goldens, and a
+// release that aborts on a file must become a Crash while the run goes on. Bundles are made by
+// the probe in the producer's environment; a release or worker that is missing is skipped,
+// saying so.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -167,6 +168,38 @@ TEST(PythonRunner, AReleaseThatAbortsIsACrashAndTheRunGoesOn) {
   EXPECT_NE(crash.stderr_tail.find("std::bad_alloc"), std::string::npos) << crash.stderr_tail;
   ASSERT_TRUE(std::holds_alternative<Answer>(runs[1].outcome)) << runs[1].outcome.index();
   EXPECT_EQ(std::get<Answer>(runs[1].outcome).status, AnswerStatus::kOk);
+}
+
+TEST(CapiRunner, ReadsABundleThroughEveryCPath) {
+  const fs::path worker = fs::read_symlink("/proc/self/exe").parent_path() / "mbcc-capi-worker";
+  if (!fs::exists(worker)) GTEST_SKIP() << "not built: " << worker;
+  const Installed found = installed({"1.9.1"});
+  if (!found.missing.empty()) GTEST_SKIP() << "not installed (mbcc env install): " << found.missing;
+  const envs::Env& release = found.envs[0];
+  auto bundle = mlp_bundle(release);
+  ASSERT_TRUE(bundle) << bundle.error().message();
+
+  PoolOptions options;
+  options.workers = 2;
+  Pool pool(capi_worker_command(worker, release.libmxnet, release.library_path), options);
+  std::vector<Request> requests;
+  for (const std::string load_api : {"c-predict", "c-executor", "c-cachedop"}) {
+    Request request = ask(*bundle, load_api, "capi-" + load_api);
+    request.symbol_file = "model/mlp-symbol.json";
+    request.params_file = "model/mlp-0000.params";
+    requests.push_back(std::move(request));
+  }
+  const std::vector<CheckRun> runs = pool.run(requests);
+  ASSERT_TRUE(pool.hello());
+  EXPECT_EQ((*pool.hello())["hello"], "mbcc-capi-worker");
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    SCOPED_TRACE(requests[i].load_api);
+    ASSERT_TRUE(std::holds_alternative<Answer>(runs[i].outcome)) << runs[i].outcome.index();
+    const auto& answer = std::get<Answer>(runs[i].outcome);
+    ASSERT_EQ(answer.status, AnswerStatus::kOk) << (answer.error ? answer.error->message : "");
+    ASSERT_EQ(answer.outputs.size(), 1u);
+    expect_golden(answer.outputs[0].file, *bundle / "data" / "output_0.npy");
+  }
 }
 
 }  // namespace
