@@ -77,8 +77,8 @@ std::vector<std::string_view> required_functions(const AbiPlan& plan, LoadApi ap
   std::vector<std::string_view> own;
   switch (api) {
     case LoadApi::kPredict:
-      own = {"MXPredCreate",         "MXPredSetInput",  "MXPredForward",
-             "MXPredGetOutputShape", "MXPredGetOutput", "MXPredFree"};
+      own = {"MXSymbolListArguments", "MXPredCreate",    "MXPredSetInput", "MXPredForward",
+             "MXPredGetOutputShape",  "MXPredGetOutput", "MXPredFree"};
       break;
     case LoadApi::kExecutor:
       own = {"MXNDArrayLoad",  "MXSymbolListArguments", "MXSymbolListAuxiliaryStates",

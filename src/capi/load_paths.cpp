@@ -455,6 +455,13 @@ PathRun run_predict(const Library& library, const Request& request,
   if (!symbol) return failed(std::move(run), AnswerStatus::kLoadFail, "symbol", symbol.error());
   auto names = library.list_outputs(symbol->get());
   if (!names) return failed(std::move(run), AnswerStatus::kLoadFail, "symbol", names.error());
+  auto arguments = library.list_arguments(symbol->get());
+  if (!arguments) {
+    return failed(std::move(run), AnswerStatus::kLoadFail, "symbol", arguments.error());
+  }
+  if (auto error = unknown_inputs(inputs, *arguments)) {
+    return failed(std::move(run), AnswerStatus::kLoadFail, "input_name", *error);
+  }
   auto json = read_file(request.symbol_file);
   if (!json) return failed(std::move(run), AnswerStatus::kLoadFail, "symbol", json.error());
   // MXPredCreate takes the params as bytes: reading the file is mbcc's part.

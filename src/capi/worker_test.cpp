@@ -229,6 +229,39 @@ TEST(Hello, NotALibraryIsSaidInTheHello) {
   EXPECT_EQ(exit->code, 1);
 }
 
+// A stand-in libmxnet.so that prints to stdout when it is loaded and when asked its version,
+// built with the system C compiler: what a library prints must never reach the answers.
+TEST(Hello, WhatTheLibraryPrintsGoesToStderr) {
+  const fs::path dir = scratch("noisy");
+  const std::string source = R"(#include <stdio.h>
+__attribute__((constructor)) static void on_load(void) { printf("noise on load\n"); }
+const char* MXGetLastError(void) { return "noisy"; }
+int MXGetVersion(int* out) { printf("noise in MXGetVersion\n"); fflush(stdout); *out = 10901; return 0; }
+)";
+  ASSERT_TRUE(write_file_atomic(dir / "noisy.c", std::as_bytes(std::span(source))).ok());
+  const std::string compile = "cc -shared -fPIC -o '" + (dir / "libnoisy.so").string() + "' '" +
+                              (dir / "noisy.c").string() + "' 2>/dev/null";
+  if (std::system(compile.c_str()) != 0) GTEST_SKIP() << "no C compiler: " << compile;  // NOLINT
+
+  const fs::path log = dir / "worker.stderr";
+  auto worker = WorkerClient::start({worker_path(), dir / "libnoisy.so", {}, log});
+  MBCC_ASSERT_OK(worker);  // the first line parsed as a hello
+  EXPECT_EQ(worker->hello()["mxnet_version"], 10901);
+  EXPECT_FALSE(worker->hello()["functions"]["c-cachedop"]["supported"].get<bool>());
+  auto answer = worker->call(request(dir, "c-cachedop", dir / "out"));
+  MBCC_ASSERT_OK(answer);
+  EXPECT_EQ((*answer)["status"], "unsupported");
+  auto exit = worker->finish();
+  MBCC_ASSERT_OK(exit);
+  EXPECT_EQ(exit->describe(), "exit status 0");
+  auto text = read_file(log);
+  MBCC_ASSERT_OK(text);
+  const std::string printed(reinterpret_cast<const char*>(text->bytes().data()),  // NOLINT
+                            text->size);
+  EXPECT_NE(printed.find("noise on load"), std::string::npos);
+  EXPECT_NE(printed.find("noise in MXGetVersion"), std::string::npos);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Internal outputs, for localising drift.
 
@@ -417,12 +450,14 @@ TEST_F(Failures, UnusedParamsKeysAreWarnings) {
 }
 
 TEST_F(Failures, AnInputTheGraphDoesNotHaveIsALoadFail) {
-  Json r = request(model_, "c-executor", scratch("renamed-input"));
-  r["inputs"][0]["name"] = "data0";
-  const Json answer = call(r);
-  EXPECT_EQ(answer["status"], "load_fail");
-  EXPECT_EQ(answer["error"]["kind"], "input_name");
-  EXPECT_NE(message_of(answer).find("data0"), std::string::npos);
+  for (const char* api : {"c-predict", "c-executor", "c-cachedop"}) {
+    Json r = request(model_, api, scratch("renamed-input"));
+    r["inputs"][0]["name"] = "data0";
+    const Json answer = call(r);
+    EXPECT_EQ(answer["status"], "load_fail") << api;
+    EXPECT_EQ(answer["error"]["kind"], "input_name");
+    EXPECT_NE(message_of(answer).find("data0"), std::string::npos);
+  }
 }
 
 TEST_F(Failures, ABadRequestIsAnErrorAndTheWorkerGoesOn) {
