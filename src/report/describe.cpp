@@ -1,0 +1,148 @@
+#include "report/describe.hpp"
+
+#include <cmath>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace mbcc {
+namespace {
+
+// Statistics to three digits; element values to nine, enough to tell two float32 values apart.
+std::string format_number(double value, int digits) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "Inf" : "-Inf";
+  return fmt::format("{:.{}g}", value, digits);
+}
+std::string stat(double value) { return format_number(value, 3); }
+std::string element(double value) { return format_number(value, 9); }
+
+std::string verdict_names(const VerdictSet& verdicts) {
+  std::string out;
+  for (const VerdictInfo& info : kVerdictTable) {
+    if (!verdicts.contains(info.verdict)) continue;
+    if (!out.empty()) out += " or ";
+    out += info.name;
+  }
+  return out;
+}
+
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    std::size_t end = text.find('\n');
+    lines.push_back(text.substr(0, end));
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+  }
+  while (!lines.empty() && lines.back().find_first_not_of(" \t\r") == std::string_view::npos) {
+    lines.pop_back();
+  }
+  return lines;
+}
+
+}  // namespace
+
+std::string format_date(std::chrono::year_month_day date) {
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()),
+                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+}
+
+std::string format_utc_time(std::chrono::sys_seconds time) {
+  const auto days = std::chrono::floor<std::chrono::days>(time);
+  const std::chrono::hh_mm_ss clock(time - days);
+  return fmt::format("{}T{:02}:{:02}:{:02}Z", format_date(std::chrono::year_month_day(days)),
+                     clock.hours().count(), clock.minutes().count(), clock.seconds().count());
+}
+
+std::string check_title(const CheckKey& key) {
+  return fmt::format("{} {}/{} -> {} @ {}", key.producer, key.model, key.save_api, key.load_api,
+                     key.candidate);
+}
+
+std::vector<std::string> describe_comparison(const std::string& name, const Comparison& c) {
+  const CompareStats& s = c.stats;
+  switch (c.outcome) {
+    case CompareOutcome::kMatch:
+      return {};
+    case CompareOutcome::kDTypeMismatch:
+      return {fmt::format("{}: dtype {}, golden {}", name, dtype_info(c.actual_dtype).name,
+                          dtype_info(c.expected_dtype).name)};
+    case CompareOutcome::kShapeMismatch:
+      return {fmt::format("{}: shape {}, golden {}", name, shape_to_string(c.actual_shape),
+                          shape_to_string(c.expected_shape))};
+    case CompareOutcome::kOutOfTolerance:
+    case CompareOutcome::kNonFiniteIntroduced:
+      break;
+  }
+  std::string rule =
+      c.tolerance == Tolerance{}
+          ? std::string("differ (exact match required)")
+          : fmt::format("outside rtol {} atol {}", stat(c.tolerance.rtol), stat(c.tolerance.atol));
+  std::vector<std::string> lines;
+  lines.push_back(fmt::format("{}: {} of {} elements ({}%) {}", name, s.mismatched, s.count,
+                              stat(s.mismatched_share * 100), rule));
+  if (s.nonfinite_introduced > 0) {
+    lines.back() +=
+        fmt::format(", {} NaN or Inf where the golden is finite", s.nonfinite_introduced);
+  }
+  lines.push_back(fmt::format("abs error max {} mean {} p99 {}; rel error max {} mean {} p99 {}",
+                              stat(s.abs_error.max), stat(s.abs_error.mean), stat(s.abs_error.p99),
+                              stat(s.rel_error.max), stat(s.rel_error.mean),
+                              stat(s.rel_error.p99)));
+  if (s.worst) {
+    lines.push_back(fmt::format("worst at {}: actual {} ({}), golden {} ({})",
+                                shape_to_string(s.worst->index), element(s.worst->actual),
+                                s.worst->actual_bits, element(s.worst->expected),
+                                s.worst->expected_bits));
+  }
+  return lines;
+}
+
+std::vector<std::string> describe_check(const CheckResult& check, std::size_t message_lines) {
+  std::vector<std::string> lines;
+  for (std::string_view line : split_lines(check.detail)) lines.emplace_back(line);
+  if (check.message) {
+    const MessageClass& kind = check.message->kind;
+    std::string label(message_kind_name(kind.kind));
+    if (!kind.subject.empty()) label += " " + kind.subject;
+    std::vector<std::string_view> text = split_lines(check.message->text);
+    if (text.empty()) lines.push_back(fmt::format("message [{}]", label));
+    const std::size_t shown =
+        message_lines == 0 ? text.size() : std::min(text.size(), message_lines);
+    for (std::size_t i = 0; i < shown; ++i) {
+      lines.push_back(i == 0 ? fmt::format("message [{}]: {}", label, text[i])
+                             : fmt::format("  {}", text[i]));
+    }
+    if (shown < text.size()) lines.push_back(fmt::format("  … {} more lines", text.size() - shown));
+  }
+  for (const OutputResult& output : check.outputs) {
+    for (std::string& line : describe_comparison(output.name, output.comparison)) {
+      lines.push_back(std::move(line));
+    }
+  }
+  if (check.first_divergence) {
+    const DivergingNode& node = *check.first_divergence;
+    lines.push_back(fmt::format("first diverging node: {} ({})", node.node, node.op));
+    if (node.comparison) {
+      for (std::string& line : describe_comparison(node.node, *node.comparison)) {
+        lines.push_back(std::move(line));
+      }
+    }
+  }
+  if (check.expectation) {
+    const ExpectationRecord& e = *check.expectation;
+    lines.push_back(fmt::format("expected {} by {}: {} <{}>", verdict_names(e.verdicts), e.source,
+                                e.reason, e.link));
+  }
+  if (check.attempts.size() > 1) {
+    std::string attempts;
+    for (Verdict v : check.attempts) {
+      attempts += attempts.empty() ? "" : ", ";
+      attempts += verdict_name(v);
+    }
+    lines.push_back("attempts: " + attempts);
+  }
+  return lines;
+}
+
+}  // namespace mbcc

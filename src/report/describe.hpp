@@ -1,0 +1,30 @@
+// Plain-text descriptions of checks and comparisons, shared by the terminal summary and the
+// JUnit failure text so both say the same thing in the same words.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "check/check_result.hpp"
+
+namespace mbcc {
+
+std::string format_date(std::chrono::year_month_day date);   // "2026-06-30"
+std::string format_utc_time(std::chrono::sys_seconds time);  // "2025-06-01T02:00:00Z"
+
+// "1.5.1 lenet/gluon-export -> gluon-imports @ 1.9.1"
+std::string check_title(const CheckKey& key);
+
+// What went wrong with one output, one line each: the mismatch, the error statistics, the
+// worst element. Empty for an output that matches.
+std::vector<std::string> describe_comparison(const std::string& name, const Comparison& c);
+
+// Everything a person needs to act on a check, one line each: mbcc's detail, the candidate's
+// message (at most `message_lines` of it, 0 for all; later lines indented), each output that
+// does not match, the first diverging node, the expectation and the attempts. The first line
+// alone summarises the check.
+std::vector<std::string> describe_check(const CheckResult& check, std::size_t message_lines);
+
+}  // namespace mbcc

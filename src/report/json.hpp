@@ -1,0 +1,28 @@
+// report.json: every fact of a run, for machines, for `mbcc report merge` and for the HTML page.
+// src/report/README.md documents the schema; reading it back gives the same RunResult.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.hpp"
+#include "check/check_result.hpp"
+
+namespace mbcc {
+
+inline constexpr std::string_view kReportSchema = "mbcc-report/1";
+
+nlohmann::ordered_json report_to_json(const RunResult& result);
+std::string report_json_text(const RunResult& result);  // indented, invalid UTF-8 replaced
+
+// `source` names the document in errors, which also give the JSON path of the bad value.
+Result<RunResult> report_from_json(const nlohmann::ordered_json& document,
+                                   const std::string& source);
+Result<RunResult> parse_report_json(std::string_view text, const std::string& source);
+Result<RunResult> read_report_json(const std::filesystem::path& path);
+Status write_report_json(const std::filesystem::path& path, const RunResult& result);
+
+}  // namespace mbcc

@@ -1,0 +1,114 @@
+#include "report/json.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include "report/test_run.hpp"
+
+namespace mbcc {
+namespace {
+
+RunResult round_trip(const RunResult& run) {
+  auto back = parse_report_json(report_json_text(run), "report.json");
+  EXPECT_TRUE(back.ok()) << (back.ok() ? "" : back.error().message());
+  return back.ok() ? std::move(back).value() : RunResult{};
+}
+
+TEST(ReportJson, RoundTripsEveryField) {
+  const RunResult run = test_run();
+  EXPECT_EQ(round_trip(run), run);
+}
+
+TEST(ReportJson, KeepsNaNAndInfinityAsStrings) {
+  RunResult run = test_run();
+  Comparison& c = run.checks[1].outputs[0].comparison;
+  c.stats.worst->actual = std::numeric_limits<double>::quiet_NaN();
+  c.stats.worst->expected = -std::numeric_limits<double>::infinity();
+  const nlohmann::ordered_json document = report_to_json(run);
+  const nlohmann::ordered_json& worst = document["checks"][1]["outputs"][0]["stats"]["worst"];
+  EXPECT_EQ(worst["actual"], "NaN");
+  EXPECT_EQ(worst["expected"], "-Infinity");
+
+  const WorstElement back = *round_trip(run).checks[1].outputs[0].comparison.stats.worst;
+  EXPECT_TRUE(std::isnan(back.actual));
+  EXPECT_EQ(back.expected, -std::numeric_limits<double>::infinity());
+}
+
+TEST(ReportJson, SummaryCountsEveryVerdict) {
+  const nlohmann::ordered_json document = report_to_json(test_run());
+  EXPECT_EQ(document["schema"], "mbcc-report/1");
+  const nlohmann::ordered_json& summary = document["summary"];
+  EXPECT_EQ(summary["checks"], 6);
+  EXPECT_EQ(summary["failures"], 3);  // drift, load failure, corrupt artifact
+  EXPECT_EQ(summary["expired_expectations"], 1);
+  EXPECT_EQ(summary["exit_code"], 1);
+  EXPECT_EQ(summary["verdicts"].size(), kVerdictCount);
+  EXPECT_EQ(summary["verdicts"]["XFAIL"], 1);
+  EXPECT_EQ(summary["verdicts"]["FLAKY"], 0);
+  EXPECT_EQ(document["run"]["started_at"], "2025-06-01T02:00:00Z");
+  EXPECT_EQ(document["checks"][2]["message"]["kind"], "parameter_name_mismatch");
+  EXPECT_EQ(document["checks"][2]["message"]["subject"], "conv0_weight");
+  EXPECT_EQ(document["checks"][0]["bundle"]["seeds"]["weights"], 7);
+  EXPECT_EQ(document["checks"][0]["outputs"][0]["stats"]["abs_error_histogram"]["counts"].size(),
+            kAbsErrorHistogramEdges.size() + 1);
+}
+
+TEST(ReportJson, InvalidUtf8InAMessageIsReplaced) {
+  RunResult run = test_run();
+  run.checks[3].message->text = "bad \xff\xfe bytes";
+  const std::string text = report_json_text(run);
+  EXPECT_NE(text.find("bad \xEF\xBF\xBD\xEF\xBF\xBD bytes"), std::string::npos);
+  EXPECT_TRUE(parse_report_json(text, "report.json").ok());
+}
+
+Error read_error(const nlohmann::ordered_json& document) {
+  auto result = report_from_json(document, "report.json");
+  EXPECT_FALSE(result.ok());
+  return result.ok() ? Error{} : result.error();
+}
+
+TEST(ReportJson, ErrorsGiveTheJsonPath) {
+  nlohmann::ordered_json document = report_to_json(test_run());
+  document["checks"][1]["verdict"] = "MAYBE";
+  Error bad_verdict = read_error(document);
+  EXPECT_EQ(bad_verdict.source, "report.json");
+  EXPECT_EQ(bad_verdict.location, "$.checks[1].verdict");
+  EXPECT_EQ(bad_verdict.found, "string \"MAYBE\"");
+
+  document = report_to_json(test_run());
+  document["checks"][0]["outputs"][0]["stats"].erase("compared");
+  EXPECT_EQ(read_error(document).location, "$.checks[0].outputs[0].stats.compared");
+
+  document = report_to_json(test_run());
+  document["run"]["started_at"] = "2025-06-01 02:00:00";
+  EXPECT_EQ(read_error(document).location, "$.run.started_at");
+
+  document = report_to_json(test_run());
+  document["expired_expectations"][0]["expires"] = "2025-02-30";
+  EXPECT_EQ(read_error(document).location, "$.expired_expectations[0].expires");
+}
+
+TEST(ReportJson, RefusesAnotherSchema) {
+  nlohmann::ordered_json document = report_to_json(test_run());
+  document["schema"] = "mbcc-report/2";
+  Error e = read_error(document);
+  EXPECT_EQ(e.location, "$.schema");
+  EXPECT_EQ(e.allowed, "mbcc-report/1");
+  EXPECT_FALSE(parse_report_json("{", "report.json").ok());
+}
+
+TEST(ReportJson, WritesAndReadsAFile) {
+  const std::filesystem::path dir = testing::TempDir();
+  const std::filesystem::path path = dir / "mbcc-report-test.json";
+  ASSERT_TRUE(write_report_json(path, test_run()).ok());
+  auto back = read_report_json(path);
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(*back, test_run());
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace mbcc

@@ -1,0 +1,81 @@
+#include "report/merge.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace mbcc {
+namespace {
+
+// The one value every report gives for `field` (ignoring empty ones when `empty_is_unset`).
+Result<std::string> agreed(std::span<const RunResult> reports, const char* field,
+                           std::string RunInfo::*member, bool empty_is_unset) {
+  std::string value;
+  std::size_t first = 0;
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const std::string& v = reports[i].run.*member;
+    if (empty_is_unset && v.empty()) continue;
+    if (first == 0) {
+      value = v;
+      first = i + 1;
+    } else if (v != value) {
+      Error e;
+      e.source = fmt::format("reports {} and {}", first, i + 1);
+      e.field = fmt::format("run.{}", field);
+      e.found = fmt::format(R"("{}" and "{}")", value, v);
+      e.allowed = "the same value in every report";
+      return e;
+    }
+  }
+  return value;
+}
+
+}  // namespace
+
+Result<RunResult> merge_reports(std::span<const RunResult> reports) {
+  if (reports.empty()) return Error::plain("report merge", "no reports to merge");
+  RunResult merged;
+  auto version = agreed(reports, "mbcc_version", &RunInfo::mbcc_version, false);
+  if (!version) return version.error();
+  auto store = agreed(reports, "store", &RunInfo::store, false);
+  if (!store) return store.error();
+  auto expectations = agreed(reports, "expectations", &RunInfo::expectations, true);
+  if (!expectations) return expectations.error();
+  merged.run.mbcc_version = std::move(version).value();
+  merged.run.store = std::move(store).value();
+  merged.run.expectations = std::move(expectations).value();
+  merged.run.started_at = reports.front().run.started_at;
+  merged.run.finished_at = reports.front().run.finished_at;
+
+  std::map<CheckKey, std::size_t> position;
+  for (const RunResult& report : reports) {
+    merged.run.started_at = std::min(merged.run.started_at, report.run.started_at);
+    merged.run.finished_at = std::max(merged.run.finished_at, report.run.finished_at);
+    for (const std::string& candidate : report.run.candidates) {
+      if (std::find(merged.run.candidates.begin(), merged.run.candidates.end(), candidate) ==
+          merged.run.candidates.end()) {
+        merged.run.candidates.push_back(candidate);
+      }
+    }
+    for (const CheckResult& check : report.checks) {
+      auto [it, added] = position.emplace(check.key, merged.checks.size());
+      if (added) {
+        merged.checks.push_back(check);
+      } else {
+        merged.checks[it->second] = check;
+      }
+    }
+    for (const ExpectationRecord& e : report.expired_expectations) {
+      if (std::find(merged.expired_expectations.begin(), merged.expired_expectations.end(), e) ==
+          merged.expired_expectations.end()) {
+        merged.expired_expectations.push_back(e);
+      }
+    }
+    merged.run_errors.insert(merged.run_errors.end(), report.run_errors.begin(),
+                             report.run_errors.end());
+  }
+  return merged;
+}
+
+}  // namespace mbcc
