@@ -16,7 +16,7 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 template <class T>
 Tensor make(DType dtype, Shape shape, const std::vector<T>& values) {
   std::vector<std::byte> raw(values.size() * sizeof(T));
-  std::memcpy(raw.data(), values.data(), raw.size());
+  if (!raw.empty()) std::memcpy(raw.data(), values.data(), raw.size());
   return Tensor::copy_of(dtype, std::move(shape), raw);
 }
 
