@@ -12,6 +12,7 @@ struct CheckKey {
   std::string save_api;   // "gluon-export"
   std::string load_api;   // "gluon-imports"
   std::string candidate;  // the build under test, as the run names it: "1.9.1"
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   auto operator<=>(const CheckKey&) const = default;
 };
 
