@@ -59,13 +59,14 @@ class LogHistogram {
 
   void add(double value) { ++counts_[bucket_of(value)]; }
 
-  // Nearest-rank quantile: the upper edge of the bucket holding it, capped at `max`.
+  // Nearest-rank quantile: the upper edge of the bucket holding it, capped at `max`; `max`
+  // itself when it lies in the last bucket, which has no upper edge.
   double quantile(double q, uint64_t total, double max) const {
     if (total == 0) return 0;
     auto rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(total)));
     rank = std::clamp<uint64_t>(rank, 1, total);
     uint64_t seen = 0;
-    for (std::size_t b = 0; b < kBuckets; ++b) {
+    for (std::size_t b = 0; b + 1 < kBuckets; ++b) {
       seen += counts_[b];
       if (seen >= rank) return b == 0 ? 0.0 : std::min(upper_edge(b), max);
     }
@@ -108,7 +109,7 @@ class LogHistogram {
 };
 
 // The running totals of one pass. The loop keeps them in a local whose address never escapes,
-// so they live in registers instead of being stored on every element.
+// so the compiler may hold them in registers rather than store them on every element.
 struct Totals {
   LogHistogram* abs_histogram;
   LogHistogram* rel_histogram;

@@ -172,6 +172,14 @@ TEST(Compare, PercentileNeverExceedsTheMaximum) {
   EXPECT_EQ(c.stats.abs_error.p99, c.stats.abs_error.max);
 }
 
+TEST(Compare, PercentileOfHugeErrorsIsTheirMaximum) {
+  // Beyond 2^64 the histogram has one open bucket; the percentile must not fall below the truth.
+  Comparison c = compare(make(DType::kFloat64, {2}, std::vector<double>{1e30, 1e25}),
+                         make(DType::kFloat64, {2}, std::vector<double>{0, 0}), {0, 0});
+  EXPECT_EQ(c.stats.abs_error.p99, 1e30);
+  EXPECT_EQ(c.stats.abs_error_histogram.back(), 2U);
+}
+
 TEST(Compare, HistogramCountsDecades) {
   Comparison c = compare(make(DType::kFloat64, {5}, std::vector<double>{0, 1.5e-7, 0.5, 3, 1e-30}),
                          make(DType::kFloat64, {5}, std::vector<double>{0, 0, 0, 0, 0}), {0, 10});
