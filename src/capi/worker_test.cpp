@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -512,8 +511,9 @@ TEST(CrossRelease, OneFiveAndOneSixReadATwoZeroCheckpoint) {
 }
 
 TEST(CrossRelease, OneFourDiesOnNumpyShapeRecords) {
-  // api doc §3 says 0.12-1.4 misread V3 records "then fail"; the real 1.4.1 aborts with
-  // std::bad_alloc, so the pool sees a CRASH. A dead worker is an error of the call.
+  // api doc §3 says 0.12-1.4 misread V3 records "then fail"; the real 1.4.1 lets a
+  // std::bad_alloc out through the C API and aborts (under AddressSanitizer the huge
+  // allocation itself ends it), so the pool sees a CRASH. A dead worker is an error of the call.
   MBCC_ENV_OR_SKIP(producer, "2.0.0b1");
   MBCC_ENV_OR_SKIP(candidate, "1.4.1");
   auto model = tiny_model(producer);
@@ -522,7 +522,7 @@ TEST(CrossRelease, OneFourDiesOnNumpyShapeRecords) {
   MBCC_ASSERT_OK(worker);
   auto answer = worker->call(request(*model, "c-cachedop", scratch("cross-1.4")));
   ASSERT_FALSE(answer.ok()) << answer->dump();
-  EXPECT_NE(answer.error().message().find("killed by signal " + std::to_string(SIGABRT)),
+  EXPECT_NE(answer.error().message().find("the worker ended while reading an answer"),
             std::string::npos)
       << answer.error().message();
 }
