@@ -46,7 +46,7 @@ class WorkerClient {
   Result<WorkerExit> finish();
 
  private:
-  WorkerClient() = default;
+  WorkerClient() = default;  // NOLINT(bugprone-exception-escape): nlohmann::json's members
   Result<std::string> read_line();
   Error died(const std::string& doing);
 

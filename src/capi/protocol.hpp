@@ -40,8 +40,8 @@ struct InputFile {
   std::filesystem::path file;
 };
 
-struct Request {
-  Json id;  // echoed as given
+struct Request {  // NOLINT(bugprone-exception-escape): nlohmann::json's noexcept members
+  Json id;        // echoed as given
   std::filesystem::path symbol_file;
   std::filesystem::path params_file;
   std::vector<InputFile> inputs;
@@ -71,7 +71,7 @@ struct WrittenTensor {
   int index = -1;  // position in get_internals() (internals only)
 };
 
-struct Answer {
+struct Answer {  // NOLINT(bugprone-exception-escape): nlohmann::json's noexcept members
   Json id;
   AnswerStatus status = AnswerStatus::kOk;
   std::vector<WrittenTensor> outputs;

@@ -116,13 +116,14 @@ std::string message_of(const Json& answer) {
 }
 
 // Finds an installed environment or skips the test with the reason.
-// NOLINTNEXTLINE(bugprone-macro-parentheses): `var` names a variable
+// NOLINTBEGIN(bugprone-macro-parentheses): `var` names a variable
 #define MBCC_ENV_OR_SKIP(var, release)                                      \
   auto var##_found = envs::find(release);                                   \
   if (!var##_found)                                                         \
     GTEST_SKIP() << "MXNet " << (release)                                   \
                  << " is not installed: " << var##_found.error().message(); \
   const envs::Env& var = *var##_found
+// NOLINTEND(bugprone-macro-parentheses)
 
 #define MBCC_ASSERT_OK(result) ASSERT_TRUE((result).ok()) << (result).error().message()
 
