@@ -1,0 +1,478 @@
+#include "check/run.hpp"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <span>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "formats/npy.hpp"
+#include "runners/pool.hpp"
+
+namespace mbcc {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+// How much of a worker's stderr a CRASH or TIMEOUT shows: the report prints the detail whole.
+constexpr std::size_t kStderrLines = 8;
+
+Result<double> parse_tolerance_value(std::string_view text, std::string_view field,
+                                     std::string_view source) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) || value < 0) {
+    Error e;
+    e.source = std::string(source);
+    e.field = std::string(field);
+    e.found = "\"" + std::string(text) + "\"";
+    e.allowed = "a finite number >= 0";
+    return e;
+  }
+  return value;
+}
+
+// The last lines of a worker's stderr, each marked, for a check's detail.
+std::string stderr_lines(std::string_view tail) {
+  std::vector<std::string_view> lines;
+  while (!tail.empty()) {
+    const std::size_t newline = std::min(tail.find('\n'), tail.size());
+    if (newline > 0) lines.push_back(tail.substr(0, newline));
+    tail.remove_prefix(std::min(newline + 1, tail.size()));
+  }
+  std::string out;
+  const std::size_t first = lines.size() - std::min(lines.size(), kStderrLines);
+  for (std::size_t i = first; i < lines.size(); ++i) out += "\nstderr: " + std::string(lines[i]);
+  return out;
+}
+
+std::string failure_text(const runners::Failure& failure) {
+  std::string text = failure.kind;
+  if (!failure.call.empty()) text += " in " + failure.call;
+  return text + ": " + failure.message;
+}
+
+nlohmann::json bundle_facts(const corpus::Manifest& m) {
+  const corpus::Producer& p = m.producer;
+  nlohmann::json producer = {{"version", p.version},
+                             {"requirement", p.requirement},
+                             {"mxnet_version", p.mxnet_version},
+                             {"python", p.python},
+                             {"numpy", p.numpy},
+                             {"platform", p.platform},
+                             {"created", p.created}};
+  if (p.mxget_version) producer["mxget_version"] = *p.mxget_version;
+  if (p.features) producer["features"] = *p.features;
+  nlohmann::json seeds = nlohmann::json::object();
+  for (const auto& [name, value] : m.seeds) {
+    std::visit([&seeds, &name](const auto& v) { seeds[name] = v; }, value);
+  }
+  return {{"producer", std::move(producer)},
+          {"seeds", std::move(seeds)},
+          {"model_kind", m.model_info.kind},
+          {"writer", m.model_info.writer},
+          {"np_mode", m.model_info.np_mode}};
+}
+
+const corpus::BundleFile* file_of_role(const corpus::Manifest& m, corpus::FileRole role) {
+  auto it = std::find_if(m.files.begin(), m.files.end(),
+                         [role](const corpus::BundleFile& f) { return f.role == role; });
+  return it == m.files.end() ? nullptr : &*it;
+}
+
+runners::Request request_for(const PlannedBundle& bundle, const PlannedCheck& check,
+                             fs::path out_dir, bool internals) {
+  const corpus::Manifest& m = *bundle.manifest;
+  runners::Request request;
+  request.bundle_dir = bundle.dir;
+  request.load_api = check.key.load_api;
+  for (const corpus::TensorEntry& input : m.inputs) {
+    request.inputs.push_back({input.name, bundle.dir / input.file});
+  }
+  request.out_dir = std::move(out_dir);
+  request.internals = internals;
+  if (check.runner == RunnerKind::kCapi) {  // the C API worker takes the graph by name
+    if (const auto* symbol = file_of_role(m, corpus::FileRole::kSymbol)) {
+      request.symbol_file = bundle.dir / symbol->path;
+    }
+    if (const auto* params = file_of_role(m, corpus::FileRole::kParams)) {
+      request.params_file = bundle.dir / params->path;
+    }
+  }
+  return request;
+}
+
+// One attempt of a check: its verdict and what explains it.
+struct Attempt {
+  Verdict verdict = Verdict::kPass;
+  std::string detail;
+  std::optional<CandidateMessage> message;
+  std::vector<OutputResult> outputs;
+  Timings timings;
+  std::string run_error;  // mbcc's own fault, when it is
+};
+
+CandidateMessage candidate_message(const runners::Failure& failure) {
+  return {failure.message, classify_message(failure.message)};
+}
+
+// Compares the worker's outputs with the goldens, in order: the Python worker names them
+// output_<i>, the C API worker by the graph's output names.
+void compare_outputs(const runners::Answer& answer, const PlannedBundle& bundle,
+                     const ToleranceRules& rules, Attempt& attempt) {
+  const corpus::Manifest& m = *bundle.manifest;
+  if (answer.outputs.size() != m.outputs.size()) {
+    attempt.verdict = Verdict::kShapeMismatch;
+    attempt.detail = fmt::format("the candidate gave {} outputs; the bundle has {} goldens",
+                                 answer.outputs.size(), m.outputs.size());
+    return;
+  }
+  for (std::size_t i = 0; i < m.outputs.size(); ++i) {
+    const corpus::TensorEntry& golden = m.outputs[i];
+    Result<Tensor> expected = read_npy(bundle.dir / golden.file);
+    Result<Tensor> actual = read_npy(answer.outputs[i].file);
+    if (!expected.ok() || !actual.ok()) {
+      attempt.verdict = Verdict::kRunFail;
+      attempt.detail = "the worker's output is unreadable: " +
+                       (actual.ok() ? expected : actual).error().message();
+      attempt.outputs.clear();
+      return;
+    }
+    const Tolerance tolerance =
+        tolerance_for(expected->dtype(), m.tolerance, m.model, golden.name, rules);
+    attempt.outputs.push_back({golden.name, compare(*actual, *expected, tolerance)});
+  }
+  attempt.verdict = verdict_of_outputs(attempt.outputs);
+}
+
+Attempt attempt_of(const runners::CheckRun& run, const PlannedBundle& bundle,
+                   const ToleranceRules& rules) {
+  Attempt attempt;
+  const double wall_ms = static_cast<double>(run.wall.count());
+  if (const auto* answer = std::get_if<runners::Answer>(&run.outcome)) {
+    attempt.timings.load_ms = answer->timings.load_ms;
+    attempt.timings.run_ms = answer->timings.run_ms;
+    attempt.timings.overhead_ms =
+        std::max(0.0, wall_ms - answer->timings.load_ms - answer->timings.run_ms);
+    switch (answer->status) {
+      case runners::AnswerStatus::kOk:
+        compare_outputs(*answer, bundle, rules, attempt);
+        break;
+      case runners::AnswerStatus::kUnsupported:
+        attempt.verdict = Verdict::kUnsupported;
+        attempt.detail = answer->error ? answer->error->message : "the worker does not run it";
+        break;
+      case runners::AnswerStatus::kLoadFail:
+      case runners::AnswerStatus::kRunFail:
+        attempt.verdict = answer->status == runners::AnswerStatus::kLoadFail ? Verdict::kLoadFail
+                                                                             : Verdict::kRunFail;
+        if (answer->error) {
+          attempt.message = candidate_message(*answer->error);
+          if (!answer->error->call.empty()) attempt.detail = "failed in " + answer->error->call;
+        }
+        break;
+      case runners::AnswerStatus::kError:
+        attempt.verdict = Verdict::kRunFail;
+        attempt.detail =
+            "mbcc's fault, not the candidate's: the worker could not serve the request: " +
+            (answer->error ? failure_text(*answer->error) : std::string("no reason"));
+        attempt.run_error = attempt.detail;
+        break;
+    }
+  } else if (const auto* crash = std::get_if<runners::Crash>(&run.outcome)) {
+    attempt.verdict = Verdict::kCrash;
+    attempt.detail = "the worker " + crash->describe() +
+                     (crash->detail.empty() ? "" : " (" + crash->detail + ")") +
+                     stderr_lines(crash->stderr_tail);
+    attempt.timings.overhead_ms = wall_ms;
+  } else if (const auto* timeout = std::get_if<runners::Timeout>(&run.outcome)) {
+    attempt.verdict = Verdict::kTimeout;
+    attempt.detail = fmt::format("killed after {} s", timeout->limit.count() / 1000.0) +
+                     stderr_lines(timeout->stderr_tail);
+    attempt.timings.overhead_ms = wall_ms;
+  } else if (const auto* garbage = std::get_if<runners::ProtocolError>(&run.outcome)) {
+    attempt.verdict = Verdict::kRunFail;
+    attempt.detail = garbage->text + "\n" + garbage->reason + stderr_lines(garbage->stderr_tail);
+    attempt.timings.overhead_ms = wall_ms;
+  } else {
+    const auto& startup = std::get<runners::StartupFailure>(run.outcome);
+    attempt.verdict = Verdict::kCrash;
+    attempt.detail =
+        "no worker could start: " + startup.message + stderr_lines(startup.stderr_tail);
+  }
+  return attempt;
+}
+
+// The earliest internal output of the bundle's graph, in get_internals() order, that the
+// candidate computes out of tolerance. Internals are matched by name, and a name the graph
+// repeats (a block called twice) by its occurrence.
+std::optional<DivergingNode> first_divergence(const PlannedBundle& bundle,
+                                              std::span<const runners::WrittenTensor> internals,
+                                              const ToleranceRules& rules, std::string& note) {
+  const corpus::Manifest& m = *bundle.manifest;
+  std::map<std::string, std::vector<const runners::WrittenTensor*>> by_name;
+  for (const runners::WrittenTensor& t : internals) by_name[t.name].push_back(&t);
+  std::map<std::string, std::size_t> used;
+  std::size_t compared = 0;
+  for (const corpus::InternalEntry& entry : m.internals.outputs) {
+    auto found = by_name.find(entry.name);
+    std::size_t& occurrence = used[entry.name];
+    if (found == by_name.end() || occurrence >= found->second.size()) continue;
+    const runners::WrittenTensor& actual_file = *found->second[occurrence++];
+    Result<Tensor> expected = read_npy(bundle.dir / entry.tensor.file);
+    Result<Tensor> actual = read_npy(actual_file.file);
+    if (!expected.ok() || !actual.ok()) {
+      note = "internals: " + (actual.ok() ? expected : actual).error().message();
+      return std::nullopt;
+    }
+    ++compared;
+    Comparison comparison =
+        compare(*actual, *expected,
+                tolerance_for(expected->dtype(), m.tolerance, m.model, entry.name, rules));
+    if (comparison.outcome != CompareOutcome::kMatch) {
+      return DivergingNode{entry.node, entry.op, std::move(comparison)};
+    }
+  }
+  note = fmt::format(
+      "internals: the {} of {} internal outputs the candidate gave are within "
+      "tolerance",
+      compared, m.internals.outputs.size());
+  return std::nullopt;
+}
+
+bool drifted(Verdict verdict) {
+  return verdict == Verdict::kNumericDrift || verdict == Verdict::kNanIntroduced;
+}
+
+std::chrono::sys_seconds now_seconds() {
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+// Runs one pool: every attempt of `checks`, then the internals of those that drifted.
+class PoolRun {
+ public:
+  PoolRun(const RunOptions& options, const Plan& plan, std::vector<CheckResult>& results,
+          std::vector<std::string>& run_errors)
+      : options_(options), plan_(plan), results_(results), run_errors_(run_errors) {}
+
+  void run(const Candidate& candidate, RunnerKind kind, std::span<const std::size_t> checks) {
+    runners::PoolOptions pool_options;
+    pool_options.workers = std::max(1, options_.jobs);
+    pool_options.check_timeout = options_.timeout;
+    runners::Pool pool(*candidate.worker(kind).command, pool_options);
+    if (options_.progress) {
+      options_.progress(fmt::format("{}: {} checks on {} {} worker(s)", candidate.name,
+                                    checks.size(), pool_options.workers, runner_kind_name(kind)));
+    }
+
+    const int repeat = std::max(1, options_.repeat);
+    std::vector<runners::Request> requests;
+    for (std::size_t check : checks) {
+      for (int a = 1; a <= repeat; ++a) {
+        requests.push_back(request_for(bundle_of(check), plan_.checks[check],
+                                       out_dir(check, "attempt-" + std::to_string(a)), false));
+      }
+    }
+    const std::vector<runners::CheckRun> runs = pool.run(requests);
+
+    std::vector<std::size_t> want_internals;
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+      const auto attempts = std::span(runs).subspan(i * repeat, repeat);
+      settle_attempts(checks[i], attempts);
+      const corpus::Manifest& m = *bundle_of(checks[i]).manifest;
+      if (drifted(results_[checks[i]].raw_verdict) &&
+          m.internals.status == corpus::InternalsStatus::kPresent) {
+        want_internals.push_back(checks[i]);
+      }
+    }
+    if (!want_internals.empty()) localise(pool, want_internals);
+
+    if (!pool.hello()) {
+      const auto* startup = std::get_if<runners::StartupFailure>(&runs.front().outcome);
+      run_errors_.push_back(fmt::format("candidate {}: no {} worker started: {}", candidate.name,
+                                        runner_kind_name(kind),
+                                        startup ? startup->message : "no hello"));
+    }
+  }
+
+ private:
+  const PlannedBundle& bundle_of(std::size_t check) const {
+    return plan_.bundles[plan_.checks[check].bundle];
+  }
+
+  fs::path out_dir(std::size_t check, const std::string& leaf) const {
+    const PlannedCheck& c = plan_.checks[check];
+    return options_.work_dir / ("candidate-" + std::to_string(c.candidate)) / c.key.producer /
+           c.key.model / c.key.save_api / c.key.load_api / leaf;
+  }
+
+  // The check's verdicts are its attempts'; what explains it is its first failing attempt's,
+  // or its first attempt's when none fails.
+  void settle_attempts(std::size_t check, std::span<const runners::CheckRun> runs) {
+    std::vector<Attempt> attempts;
+    for (const runners::CheckRun& run : runs) {
+      attempts.push_back(attempt_of(run, bundle_of(check), options_.tolerance));
+    }
+    auto shown = std::find_if(attempts.begin(), attempts.end(),
+                              [](const Attempt& a) { return is_failure(a.verdict); });
+    if (shown == attempts.end()) shown = attempts.begin();
+    CheckResult& result = results_[check];
+    result.detail = shown->detail;
+    result.message = shown->message;
+    result.outputs = shown->outputs;
+    result.timings = shown->timings;
+    result.attempts.clear();
+    for (const Attempt& a : attempts) {
+      result.attempts.push_back(a.verdict);
+      if (!a.run_error.empty()) {
+        run_errors_.push_back(fmt::format("{}/{}/{} {} @ {}: {}", result.key.producer,
+                                          result.key.model, result.key.save_api,
+                                          result.key.load_api, result.key.candidate, a.run_error));
+      }
+    }
+    result.raw_verdict = combine_attempts(result.attempts);
+  }
+
+  void localise(runners::Pool& pool, std::span<const std::size_t> checks) {
+    std::vector<runners::Request> requests;
+    for (std::size_t check : checks) {
+      requests.push_back(
+          request_for(bundle_of(check), plan_.checks[check], out_dir(check, "internals"), true));
+    }
+    const std::vector<runners::CheckRun> runs = pool.run(requests);
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+      CheckResult& result = results_[checks[i]];
+      std::string note;
+      const auto* answer = std::get_if<runners::Answer>(&runs[i].outcome);
+      if (answer == nullptr || answer->status != runners::AnswerStatus::kOk) {
+        note = "internals: the run that asks for them did not answer with outputs";
+      } else if (answer->internals_error) {
+        note = "internals: " + failure_text(*answer->internals_error);
+      } else {
+        result.first_divergence =
+            first_divergence(bundle_of(checks[i]), answer->internals, options_.tolerance, note);
+      }
+      if (!note.empty()) result.detail += (result.detail.empty() ? "" : "\n") + note;
+    }
+  }
+
+  const RunOptions& options_;
+  const Plan& plan_;
+  std::vector<CheckResult>& results_;
+  std::vector<std::string>& run_errors_;
+};
+
+}  // namespace
+
+Result<ToleranceOverride> parse_tolerance_override(std::string_view text) {
+  const std::string source = "--tolerance " + std::string(text);
+  const std::size_t colon = text.rfind(':');
+  ToleranceOverride rule;
+  if (colon == std::string_view::npos || colon == 0) {
+    Error e = Error::plain(source, "");
+    e.found = "\"" + std::string(text) + "\"";
+    e.allowed = "PATTERN:rtol=X,atol=Y, e.g. lstm/*:rtol=1e-4";
+    return e;
+  }
+  rule.pattern = std::string(text.substr(0, colon));
+  std::string_view members = text.substr(colon + 1);
+  while (!members.empty()) {
+    const std::size_t comma = std::min(members.find(','), members.size());
+    const std::string_view member = members.substr(0, comma);
+    members.remove_prefix(std::min(comma + 1, members.size()));
+    const std::size_t equals = member.find('=');
+    const std::string_view name = member.substr(0, equals);
+    std::optional<double>* target = name == "rtol"   ? &rule.rtol
+                                    : name == "atol" ? &rule.atol
+                                                     : nullptr;
+    if (target == nullptr || equals == std::string_view::npos) {
+      Error e = Error::plain(source, "");
+      e.found = "\"" + std::string(member) + "\"";
+      e.allowed = "rtol=X or atol=Y";
+      return e;
+    }
+    Result<double> value = parse_tolerance_value(member.substr(equals + 1), name, source);
+    if (!value.ok()) return value.error();
+    *target = *value;
+  }
+  if (!rule.rtol && !rule.atol) {
+    Error e = Error::plain(source, "");
+    e.found = "no tolerance";
+    e.allowed = "rtol=X, atol=Y or both";
+    return e;
+  }
+  return rule;
+}
+
+Tolerance tolerance_for(DType dtype, const std::optional<corpus::Tolerance>& manifest,
+                        const std::string& model, const std::string& output,
+                        const ToleranceRules& rules) {
+  Tolerance tolerance = default_tolerance(dtype);
+  if (dtype_info(dtype).kind != DTypeKind::kFloat) return tolerance;
+  auto apply = [&tolerance](std::optional<double> rtol, std::optional<double> atol) {
+    if (rtol) tolerance.rtol = *rtol;
+    if (atol) tolerance.atol = *atol;
+  };
+  if (manifest) apply(manifest->rtol, manifest->atol);
+  apply(rules.rtol, rules.atol);
+  const std::string name = model + "/" + output;
+  for (const ToleranceOverride& rule : rules.overrides) {
+    if (::fnmatch(rule.pattern.c_str(), name.c_str(), 0) == 0) apply(rule.rtol, rule.atol);
+  }
+  return tolerance;
+}
+
+RunResult run_checks(const RunOptions& options) {
+  RunResult result;
+  result.run.started_at = now_seconds();
+  result.run.store = options.store.string();
+  for (const Candidate& c : options.candidates) result.run.candidates.push_back(c.name);
+  for (const Expectation* entry : options.expectations.expired(options.today)) {
+    result.expired_expectations.push_back(record_of(*entry));
+  }
+
+  Result<Plan> plan = make_plan(fs::absolute(options.store), options.candidates, options.filters);
+  if (!plan.ok()) {
+    result.run_errors.push_back(plan.error().message());
+  } else if (plan->checks.empty()) {
+    result.run_errors.push_back("nothing to check: no bundle of " + options.store.string() +
+                                " is left by the filters");
+  } else {
+    result.checks.resize(plan->checks.size());
+    for (std::size_t i = 0; i < plan->checks.size(); ++i) {
+      const PlannedCheck& check = plan->checks[i];
+      CheckResult& r = result.checks[i];
+      r.key = check.key;
+      const PlannedBundle& bundle = plan->bundles[check.bundle];
+      if (bundle.manifest) r.bundle = bundle_facts(*bundle.manifest);
+      if (check.settled) {
+        r.attempts = {*check.settled};
+        r.detail = check.detail;
+      }
+    }
+    PoolRun pools(options, *plan, result.checks, result.run_errors);
+    for (std::size_t c = 0; c < options.candidates.size(); ++c) {
+      for (RunnerKind kind : {RunnerKind::kPython, RunnerKind::kCapi}) {
+        std::vector<std::size_t> checks;
+        for (std::size_t i = 0; i < plan->checks.size(); ++i) {
+          const PlannedCheck& check = plan->checks[i];
+          if (check.candidate == c && check.runner == kind && !check.settled) checks.push_back(i);
+        }
+        if (!checks.empty()) pools.run(options.candidates[c], kind, checks);
+      }
+    }
+    for (CheckResult& check : result.checks) {
+      settle_verdict(check, options.expectations, options.today);
+    }
+  }
+  result.run.finished_at = now_seconds();
+  return result;
+}
+
+}  // namespace mbcc

@@ -1,0 +1,313 @@
+// mbcc check: every bundle of a store, through every load API that applies, on each candidate
+// (parts check and report). With no arguments: the corpus shipped with mbcc, against 1.9.1,
+// reports in ./mbcc-report.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "check/check_result.hpp"
+#include "check/expectations.hpp"
+#include "check/run.hpp"
+#include "cli/commands.hpp"
+#include "corpus/generate.hpp"
+#include "envs/envs.hpp"
+#include "report/json.hpp"
+#include "report/junit.hpp"
+#include "report/terminal.hpp"
+#include "runners/worker_commands.hpp"
+
+namespace mbcc::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The newest stable release. 2.0.0b1 is newer but a beta, and 2.0 dropped Module and the
+// predict API, so most of the corpus would be UNSUPPORTED there rather than checked.
+constexpr std::string_view kDefaultCandidate = "1.9.1";
+
+struct CheckArgs {
+  std::string store;  // empty: the corpus shipped beside mbcc_probe
+  std::vector<std::string> versions;
+  std::vector<std::string> pythons;
+  std::vector<std::string> libraries;
+  std::string report_dir = "mbcc-report";
+  std::string expectations;  // empty: STORE/expectations.toml when there is one
+  int jobs = 2;
+  double timeout_seconds = 300;
+  int repeat = 1;
+  std::optional<double> rtol;
+  std::optional<double> atol;
+  std::vector<std::string> tolerances;
+  std::vector<std::string> producers;
+  std::vector<std::string> models;
+  std::vector<std::string> save_apis;
+  std::vector<std::string> load_apis;
+  bool keep_outputs = false;
+};
+
+// What the candidates need from mbcc itself: its Python probe and its C API worker.
+struct Tools {
+  fs::path probe_dir;
+  fs::path capi_worker;
+};
+
+Result<Tools> find_tools() {
+  Result<fs::path> probe_dir = corpus::find_probe_dir();
+  if (!probe_dir.ok()) return probe_dir.error();
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  const fs::path worker = exe.parent_path() / "mbcc-capi-worker";
+  if (ec || ::access(worker.c_str(), X_OK) != 0) {
+    return Error::plain(worker.string(), "mbcc's C API worker is not beside mbcc");
+  }
+  return Tools{*probe_dir, worker};
+}
+
+WorkerSetup python_setup(const fs::path& python, const Tools& tools) {
+  return {runners::python_worker_command(python, tools.probe_dir), ""};
+}
+
+WorkerSetup capi_setup(const fs::path& libmxnet, const fs::path& library_path, const Tools& tools) {
+  return {runners::capi_worker_command(tools.capi_worker, libmxnet, library_path), ""};
+}
+
+// A wheel puts libmxnet.so in the mxnet package: VENV/lib/pythonX.Y/site-packages/mxnet.
+std::optional<fs::path> wheel_library(const fs::path& python) {
+  const fs::path lib = python.parent_path().parent_path() / "lib";
+  std::error_code ec;
+  for (fs::directory_iterator it(lib, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path candidate = it->path() / "site-packages" / "mxnet" / "libmxnet.so";
+    if (it->path().filename().string().starts_with("python") && fs::exists(candidate, ec)) {
+      return candidate;
+    }
+  }
+  return std::nullopt;
+}
+
+Status executable_file(const fs::path& path, std::string_view what) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec) || ::access(path.c_str(), X_OK) != 0) {
+    return Error::plain(path.string(), std::string(what) + " is not an executable file");
+  }
+  return Ok{};
+}
+
+// The candidates named on the command line, in the order: releases, Pythons, libraries. One
+// that cannot be had is a run error, and the others still run.
+std::vector<Candidate> make_candidates(const CheckArgs& args, const Tools& tools,
+                                       std::vector<std::string>& run_errors) {
+  std::vector<Candidate> candidates;
+  envs::Options env_options;
+  env_options.progress = [](std::string_view line) { fmt::print(stderr, "  {}\n", line); };
+  for (const std::string& version : args.versions) {
+    Result<envs::Env> env = envs::install(version, env_options);
+    if (!env.ok()) {
+      run_errors.push_back("candidate " + version + ": " + env.error().message());
+      continue;
+    }
+    candidates.push_back({env->release, python_setup(env->python, tools),
+                          env->libmxnet.empty()
+                              ? WorkerSetup{std::nullopt, "the environment of " + env->release +
+                                                              " does not name its libmxnet.so"}
+                              : capi_setup(env->libmxnet, env->library_path, tools)});
+  }
+  for (const std::string& python : args.pythons) {
+    if (Status ok = executable_file(python, "--candidate-python"); !ok.ok()) {
+      run_errors.push_back("candidate " + python + ": " + ok.error().message());
+      continue;
+    }
+    std::optional<fs::path> library = wheel_library(python);
+    candidates.push_back(
+        {python, python_setup(python, tools),
+         library ? capi_setup(*library, "", tools)
+                 : WorkerSetup{std::nullopt,
+                               "no libmxnet.so where a wheel puts it (VENV/lib/python*/"
+                               "site-packages/mxnet/); give a source build's library with "
+                               "--candidate-lib"}});
+  }
+  for (const std::string& library : args.libraries) {
+    std::error_code ec;
+    if (!fs::is_regular_file(library, ec)) {
+      run_errors.push_back("candidate " + library + ": --candidate-lib is not a file");
+      continue;
+    }
+    candidates.push_back(
+        {library,
+         {std::nullopt, "a bare libmxnet.so candidate runs the C API load APIs only"},
+         capi_setup(library, "", tools)});
+  }
+  return candidates;
+}
+
+Result<ToleranceRules> tolerance_rules(const CheckArgs& args) {
+  ToleranceRules rules{args.rtol, args.atol, {}};
+  for (const std::string& text : args.tolerances) {
+    Result<ToleranceOverride> rule = parse_tolerance_override(text);
+    if (!rule.ok()) return rule.error();
+    rules.overrides.push_back(std::move(rule).value());
+  }
+  return rules;
+}
+
+std::chrono::year_month_day today() {
+  return std::chrono::year_month_day{
+      std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())};
+}
+
+// Writes report.json and report.xml; a report that cannot be written is a run error.
+void write_reports(const fs::path& dir, RunResult& result) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    result.run_errors.push_back(dir.string() +
+                                ": cannot create the report folder: " + ec.message());
+    return;
+  }
+  // Both files say the same: a failure to write either is in neither, only on the terminal.
+  for (Status written : {write_report_json(dir / "report.json", result),
+                         write_junit_xml(dir / "report.xml", result)}) {
+    if (!written.ok()) result.run_errors.push_back(written.error().message());
+  }
+}
+
+// Runs with `work_dir` as the outputs' folder, everything else set up, and returns the result.
+RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
+  RunOptions options;
+  RunResult setup;  // run errors found before any check runs
+  Result<Tools> tools = find_tools();
+  if (!tools.ok()) setup.run_errors.push_back(tools.error().message());
+
+  options.store = args.store;
+  if (options.store.empty() && tools.ok())
+    options.store = tools->probe_dir.parent_path() / "corpus";
+
+  fs::path expectations_file = args.expectations;
+  std::error_code ec;
+  if (expectations_file.empty() && fs::exists(options.store / "expectations.toml", ec)) {
+    expectations_file = options.store / "expectations.toml";
+  }
+  if (!expectations_file.empty()) {
+    Result<Expectations> expectations = read_expectations(expectations_file);
+    if (expectations.ok()) {
+      options.expectations = std::move(expectations).value();
+    } else {
+      setup.run_errors.push_back(expectations.error().message());
+    }
+  }
+
+  Result<ToleranceRules> rules = tolerance_rules(args);
+  if (rules.ok()) {
+    options.tolerance = std::move(rules).value();
+  } else {
+    setup.run_errors.push_back(rules.error().message());
+  }
+
+  if (tools.ok()) {
+    CheckArgs with_default = args;
+    if (args.versions.empty() && args.pythons.empty() && args.libraries.empty()) {
+      with_default.versions.emplace_back(kDefaultCandidate);
+    }
+    options.candidates = make_candidates(with_default, *tools, setup.run_errors);
+  }
+
+  RunResult result;
+  if (setup.run_errors.empty()) {
+    options.filters = {{args.producers}, {args.models}, {args.save_apis}, {args.load_apis}};
+    options.jobs = args.jobs;
+    options.timeout = std::chrono::milliseconds(static_cast<int64_t>(args.timeout_seconds * 1000));
+    options.repeat = args.repeat;
+    options.today = today();
+    options.work_dir = work_dir;
+    options.progress = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
+    result = run_checks(options);
+  } else {
+    result.run.started_at =
+        std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    result.run.finished_at = result.run.started_at;
+    result.run.store = options.store.string();
+    for (const Candidate& c : options.candidates) result.run.candidates.push_back(c.name);
+    result.run_errors = std::move(setup.run_errors);
+  }
+  result.run.mbcc_version = MBCC_VERSION;
+  result.run.expectations = expectations_file.string();
+  return result;
+}
+
+int run_check(const CheckArgs& args) {
+  std::string pattern = (fs::temp_directory_path() / "mbcc-check-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    fmt::print(stderr, "mbcc check: cannot create a work folder in {}\n",
+               fs::temp_directory_path().string());
+    return kExitRunFailed;
+  }
+  const fs::path work_dir = pattern;
+  RunResult result = check_in(args, work_dir);
+  write_reports(args.report_dir, result);
+
+  fmt::print("{}", terminal_summary(result, colour_on_stdout()));
+  fmt::print("reports: {}\n", (fs::path(args.report_dir) / "report.{json,xml}").string());
+  if (args.keep_outputs) {
+    fmt::print("outputs: {}\n", work_dir.string());
+  } else {
+    std::error_code ec;
+    fs::remove_all(work_dir, ec);
+  }
+  return exit_code(result);
+}
+
+}  // namespace
+
+void add_check(CLI::App& app, int& exit_code) {
+  auto* check = app.add_subcommand(
+      "check",
+      "Check that the bundles of a store load and compute the same outputs on each candidate");
+  auto args = std::make_shared<CheckArgs>();
+  check->add_option("--store", args->store,
+                    "the local store (default: the corpus shipped with mbcc)");
+  check->add_option("--candidate", args->versions,
+                    "a release mbcc installs as in `mbcc env` (repeatable; default: 1.9.1, the "
+                    "newest stable release)");
+  check->add_option("--candidate-python", args->pythons,
+                    "the Python of an environment whose mxnet is the build under test "
+                    "(repeatable)");
+  check->add_option("--candidate-lib", args->libraries,
+                    "a bare libmxnet.so: C API load APIs only (repeatable)");
+  check->add_option("--report-dir", args->report_dir, "where report.json and report.xml go")
+      ->capture_default_str();
+  check->add_option("--expectations", args->expectations,
+                    "the known breaks (default: STORE/expectations.toml when there is one)");
+  check->add_option("-j,--jobs", args->jobs, "worker processes per candidate and worker kind")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  check->add_option("--timeout", args->timeout_seconds, "seconds one check may take")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  check->add_option("--repeat", args->repeat, "runs of each check; runs that disagree are FLAKY")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  check->add_option("--rtol", args->rtol, "relative tolerance of every floating output")
+      ->check(CLI::NonNegativeNumber);
+  check->add_option("--atol", args->atol, "absolute tolerance of every floating output")
+      ->check(CLI::NonNegativeNumber);
+  check->add_option("--tolerance", args->tolerances,
+                    "MODEL/OUTPUT glob with its tolerance, e.g. 'lstm/*:rtol=1e-4,atol=1e-6' "
+                    "(repeatable, the later winning; over --rtol/--atol and the manifest)");
+  check->add_option("--producer", args->producers, "only producers matching this glob");
+  check->add_option("--model", args->models, "only models matching this glob");
+  check->add_option("--save-api", args->save_apis, "only save APIs matching this glob");
+  check->add_option("--load-api", args->load_apis, "only load APIs matching this glob");
+  check->add_flag("--keep-outputs", args->keep_outputs,
+                  "keep the candidates' outputs (the folder is printed)");
+  check->callback([args, &exit_code] { exit_code = run_check(*args); });
+}
+
+}  // namespace mbcc::cli
