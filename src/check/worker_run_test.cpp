@@ -1,0 +1,271 @@
+// run_checks end to end with a scripted worker: a python3 script (standard library only) that
+// answers each load API with what the test prepared, so every answer-to-verdict mapping and the
+// localisation of a drift are pinned without MXNet. python/tests/test_check.py drives the same
+// paths through `mbcc check` with real releases and misbehaving candidates.
+#include "check/run.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "corpus/test_bundle.hpp"
+#include "formats/npy.hpp"
+
+namespace mbcc {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::day;
+using std::chrono::month;
+using std::chrono::year;
+
+// Answers a request with answers[load_api] (JSON from argv[1]); internals only when asked for.
+constexpr const char* kScriptedWorker = R"(import json, sys
+answers = json.load(open(sys.argv[1]))
+print(json.dumps({"hello": "python", "load_apis": sorted(answers)}), flush=True)
+for line in sys.stdin:
+    request = json.loads(line)
+    answer = dict(answers[request["load_api"]], id=request["id"])
+    if not request["internals"]:
+        answer.pop("internals", None)
+    answer["timings"] = {"load_ms": 2.5, "run_ms": 1.5}
+    print(json.dumps(answer), flush=True)
+)";
+
+// One tensor of the bundle, shifted by 0.5 everywhere, written to `file`.
+nlohmann::json shifted(const fs::path& golden, const fs::path& file) {
+  Result<Tensor> tensor = read_npy(golden);
+  EXPECT_TRUE(tensor.ok());
+  std::vector<float> values(tensor->size());
+  std::memcpy(values.data(), tensor->bytes().data(), tensor->bytes().size());
+  for (float& v : values) v += 0.5F;
+  EXPECT_TRUE(write_npy(file, Tensor::copy_of(DType::kFloat32, tensor->shape(),
+                                              std::as_bytes(std::span(values))))
+                  .ok());
+  return {{"file", file.string()}, {"shape", tensor->shape()}, {"dtype", "float32"}};
+}
+
+nlohmann::json as_is(const fs::path& golden) {
+  Result<Tensor> tensor = read_npy(golden);
+  EXPECT_TRUE(tensor.ok());
+  return {{"file", golden.string()}, {"shape", tensor->shape()}, {"dtype", "float32"}};
+}
+
+nlohmann::json failed(const char* status, const char* message) {
+  return {{"status", status},
+          {"outputs", nlohmann::json::array()},
+          {"error", {{"kind", "load"}, {"call", "MXPredCreate"}, {"message", message}}}};
+}
+
+class WorkerRunTest : public corpus::testing::TempDir {
+ protected:
+  // A real bundle with internals (lenet-hybrid exported by 1.5.1), and a worker that answers
+  // module-load-checkpoint with the goldens, gluon-imports with everything from the pooling
+  // node on shifted, and each c-* API with a different failure.
+  void SetUp() override {
+    TempDir::SetUp();
+    const corpus::BundleKey key{"1.5.1", "lenet-hybrid", "gluon-export"};
+    bundle_ = corpus::bundle_dir(dir_ / "store", key);
+    fs::create_directories(bundle_.parent_path());
+    fs::copy(corpus::bundle_dir(fs::path(MBCC_SOURCE_DIR) / "corpus", key), bundle_,
+             fs::copy_options::recursive);
+    Result<corpus::Manifest> manifest = corpus::read_manifest(bundle_ / "manifest.json");
+    ASSERT_TRUE(manifest.ok()) << manifest.error().message();
+
+    const fs::path golden = bundle_ / manifest->outputs[0].file;
+    nlohmann::json answers;
+    answers["module-load-checkpoint"] = {{"status", "ok"}, {"outputs", {as_is(golden)}}};
+    answers["module-load-checkpoint"]["outputs"][0]["name"] = "output_0";
+    nlohmann::json drift = {{"status", "ok"},
+                            {"outputs", {shifted(golden, dir_ / "output_0.npy")}},
+                            {"internals", nlohmann::json::array()}};
+    drift["outputs"][0]["name"] = "output_0";
+    bool diverged = false;
+    for (const corpus::InternalEntry& entry : manifest->internals.outputs) {
+      diverged = diverged || entry.op == "Pooling";
+      const fs::path file = bundle_ / entry.tensor.file;
+      nlohmann::json internal =
+          diverged ? shifted(file, dir_ / (entry.name + ".npy")) : as_is(file);
+      internal["index"] = entry.index;
+      internal["name"] = entry.name;
+      drift["internals"].push_back(internal);
+    }
+    answers["gluon-imports"] = drift;
+    answers["c-predict"] = failed("error", "input data: cannot read it");
+    answers["c-executor"] = failed("load_fail", "Cannot find argument 'layout', Possible ...");
+    answers["c-cachedop"] = failed("unsupported", "this libmxnet.so does not export X");
+
+    std::ofstream(dir_ / "answers.json") << answers.dump();
+    std::ofstream(dir_ / "worker.py") << kScriptedWorker;
+    const runners::WorkerCommand command{
+        "python",
+        {"/usr/bin/python3", (dir_ / "worker.py").string(), (dir_ / "answers.json").string()},
+        {}};
+    options_.store = dir_ / "store";
+    options_.candidates = {{"9.9.9", {command, ""}, {command, ""}}};
+    options_.work_dir = dir_ / "work";
+    options_.today = year{2025} / month{6} / day{1};
+    fs::create_directories(options_.work_dir);
+  }
+
+  const CheckResult& find(const RunResult& result, const std::string& load_api) {
+    for (const CheckResult& check : result.checks) {
+      if (check.key.load_api == load_api) return check;
+    }
+    ADD_FAILURE() << "no check for " << load_api;
+    return result.checks.front();
+  }
+
+  fs::path bundle_;
+  RunOptions options_;
+};
+
+TEST_F(WorkerRunTest, EachAnswerBecomesItsVerdict) {
+  const RunResult result = run_checks(options_);
+  ASSERT_EQ(result.checks.size(), 5U);
+
+  const CheckResult& pass = find(result, "module-load-checkpoint");
+  EXPECT_EQ(pass.verdict, Verdict::kPass);
+  ASSERT_EQ(pass.outputs.size(), 1U);
+  EXPECT_EQ(pass.outputs[0].comparison.outcome, CompareOutcome::kMatch);
+  EXPECT_EQ(pass.timings.load_ms, 2.5);
+  EXPECT_EQ(pass.timings.run_ms, 1.5);
+  EXPECT_EQ(pass.bundle["producer"]["version"], "1.5.1");
+
+  const CheckResult& load_fail = find(result, "c-executor");
+  EXPECT_EQ(load_fail.verdict, Verdict::kLoadFail);
+  ASSERT_TRUE(load_fail.message);
+  EXPECT_EQ(load_fail.message->kind.kind, MessageKind::kOperatorArgument);
+  EXPECT_EQ(load_fail.message->kind.subject, "layout");
+
+  const CheckResult& unsupported = find(result, "c-cachedop");
+  EXPECT_EQ(unsupported.verdict, Verdict::kUnsupported);
+  EXPECT_EQ(unsupported.detail, "this libmxnet.so does not export X");
+
+  // The worker could not serve the request: mbcc's fault, so a run error besides the verdict.
+  const CheckResult& error = find(result, "c-predict");
+  EXPECT_EQ(error.verdict, Verdict::kRunFail);
+  EXPECT_NE(error.detail.find("mbcc's fault"), std::string::npos) << error.detail;
+  ASSERT_EQ(result.run_errors.size(), 1U);
+  EXPECT_NE(result.run_errors[0].find("c-predict @ 9.9.9"), std::string::npos);
+  EXPECT_EQ(exit_code(result), kExitRunFailed);
+}
+
+TEST_F(WorkerRunTest, ADriftIsLocalisedToTheFirstNodeOutOfTolerance) {
+  const RunResult result = run_checks(options_);
+  const CheckResult& drift = find(result, "gluon-imports");
+  EXPECT_EQ(drift.verdict, Verdict::kNumericDrift);
+  ASSERT_TRUE(drift.first_divergence);
+  EXPECT_EQ(drift.first_divergence->node, "lenethybrid_pool0_fwd");
+  EXPECT_EQ(drift.first_divergence->op, "Pooling");
+  ASSERT_TRUE(drift.first_divergence->comparison);
+  EXPECT_NEAR(drift.first_divergence->comparison->stats.abs_error.max, 0.5, 1e-6);
+}
+
+TEST_F(WorkerRunTest, RepeatedAttemptsThatAgreeKeepTheirVerdict) {
+  options_.repeat = 3;
+  const RunResult result = run_checks(options_);
+  const CheckResult& pass = find(result, "module-load-checkpoint");
+  EXPECT_EQ(pass.attempts, (std::vector<Verdict>{Verdict::kPass, Verdict::kPass, Verdict::kPass}));
+  EXPECT_EQ(pass.verdict, Verdict::kPass);
+}
+
+TEST_F(WorkerRunTest, ExpectationsTurnAKnownDriftIntoXFailAndAStaleOneIntoXPass) {
+  Result<Expectations> expectations = parse_expectations(R"(schema = 1
+[[expect]]
+load_api = "gluon-imports"
+verdict = "NUMERIC_DRIFT"
+reason = "known drift"
+link = "https://example.org/1"
+
+[[expect]]
+load_api = "module-load-checkpoint"
+verdict = "LOAD_FAIL"
+reason = "was broken once"
+link = "https://example.org/2"
+
+[[expect]]
+load_api = "c-executor"
+verdict = "LOAD_FAIL"
+reason = "long gone"
+link = "https://example.org/3"
+expires = 2020-01-01
+)",
+                                                         "expectations.toml");
+  ASSERT_TRUE(expectations.ok()) << expectations.error().message();
+  options_.expectations = *expectations;
+  const RunResult result = run_checks(options_);
+  EXPECT_EQ(find(result, "gluon-imports").verdict, Verdict::kXFail);
+  EXPECT_EQ(find(result, "gluon-imports").raw_verdict, Verdict::kNumericDrift);
+  EXPECT_EQ(find(result, "module-load-checkpoint").verdict, Verdict::kXPass);
+  EXPECT_EQ(find(result, "c-executor").verdict, Verdict::kLoadFail);  // its entry expired
+  ASSERT_EQ(result.expired_expectations.size(), 1U);
+  EXPECT_EQ(result.expired_expectations[0].reason, "long gone");
+}
+
+TEST_F(WorkerRunTest, ACorruptBundleNeverReachesTheWorker) {
+  std::ofstream(bundle_ / "data" / "output_0.npy", std::ios::app) << "x";
+  const RunResult result = run_checks(options_);
+  ASSERT_EQ(result.checks.size(), 5U);
+  for (const CheckResult& check : result.checks) {
+    EXPECT_EQ(check.verdict, Verdict::kArtifactCorrupt);
+    EXPECT_EQ(check.timings, Timings{});  // no worker ran it
+  }
+  EXPECT_FALSE(fs::exists(options_.work_dir / "candidate-0"));
+}
+
+TEST_F(WorkerRunTest, ACandidateWhoseWorkerNeverStartsIsARunError) {
+  options_.candidates[0].python.command->argv = {"/nonexistent/python"};
+  options_.filters.load_api.patterns = {"gluon-*", "module-*"};
+  const RunResult result = run_checks(options_);
+  ASSERT_EQ(result.checks.size(), 2U);
+  for (const CheckResult& check : result.checks) EXPECT_EQ(check.verdict, Verdict::kCrash);
+  ASSERT_EQ(result.run_errors.size(), 1U);
+  EXPECT_NE(result.run_errors[0].find("no python worker started"), std::string::npos);
+}
+
+TEST(ToleranceOverride, ParsesPatternAndMembers) {
+  Result<ToleranceOverride> both = parse_tolerance_override("lstm/*:rtol=1e-4,atol=2e-6");
+  ASSERT_TRUE(both.ok()) << both.error().message();
+  EXPECT_EQ(both->pattern, "lstm/*");
+  EXPECT_EQ(both->rtol, 1e-4);
+  EXPECT_EQ(both->atol, 2e-6);
+  Result<ToleranceOverride> one = parse_tolerance_override("*/output_1:atol=0.5");
+  ASSERT_TRUE(one.ok());
+  EXPECT_FALSE(one->rtol);
+  for (const char* bad :
+       {"lstm", "lstm/*:", "lstm/*:rtol", "lstm/*:eps=1", "x:rtol=-1", "x:rtol=1e-4x", ":rtol=1"}) {
+    EXPECT_FALSE(parse_tolerance_override(bad).ok()) << bad;
+  }
+}
+
+TEST(ToleranceFor, DefaultsThenManifestThenCommandLineThenOverridesInOrder) {
+  const Tolerance defaults = default_tolerance(DType::kFloat32);
+  EXPECT_EQ(tolerance_for(DType::kFloat32, std::nullopt, "lstm", "output_0", {}), defaults);
+
+  const corpus::Tolerance manifest{1e-3, std::nullopt};
+  EXPECT_EQ(tolerance_for(DType::kFloat32, manifest, "lstm", "output_0", {}),
+            (Tolerance{1e-3, defaults.atol}));
+
+  ToleranceRules rules{std::nullopt, 1e-5, {}};
+  EXPECT_EQ(tolerance_for(DType::kFloat32, manifest, "lstm", "output_0", rules),
+            (Tolerance{1e-3, 1e-5}));
+
+  rules.overrides = {{"lstm/*", 0.1, std::nullopt}, {"*/output_1", 0.2, 0.3}};
+  EXPECT_EQ(tolerance_for(DType::kFloat32, manifest, "lstm", "output_0", rules),
+            (Tolerance{0.1, 1e-5}));
+  EXPECT_EQ(tolerance_for(DType::kFloat32, manifest, "lstm", "output_1", rules),
+            (Tolerance{0.2, 0.3}));
+  EXPECT_EQ(tolerance_for(DType::kFloat32, manifest, "mlp", "output_0", rules),
+            (Tolerance{1e-3, 1e-5}));
+  // Integers match exactly whatever is asked.
+  EXPECT_EQ(tolerance_for(DType::kInt32, manifest, "lstm", "output_0", rules), (Tolerance{0, 0}));
+}
+
+}  // namespace
+}  // namespace mbcc
