@@ -9,6 +9,7 @@ namespace mbcc::cli {
 void add_inspect(CLI::App& app, int& exit_code);
 void add_convert(CLI::App& app, int& exit_code);
 void add_env(CLI::App& app, int& exit_code);
+void add_generate(CLI::App& app, int& exit_code);
 void add_check(CLI::App& app, int& exit_code);
 
 }  // namespace mbcc::cli

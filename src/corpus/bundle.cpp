@@ -1,0 +1,188 @@
+#include "corpus/bundle.hpp"
+
+#include <map>
+#include <string>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+
+#include "base/file.hpp"
+#include "corpus/layout.hpp"
+#include "corpus/sha256.hpp"
+#include "formats/ndarray_file.hpp"
+#include "formats/npy.hpp"
+#include "formats/sniff.hpp"
+#include "formats/symbol_json.hpp"
+
+namespace mbcc::corpus {
+namespace {
+
+namespace fs = std::filesystem;
+
+Error file_error(const fs::path& file, std::string field, std::string found, std::string allowed,
+                 std::string detail = {}) {
+  Error e;
+  e.source = file.string();
+  e.field = std::move(field);
+  e.found = std::move(found);
+  e.allowed = std::move(allowed);
+  e.detail = std::move(detail);
+  return e;
+}
+
+std::string_view as_text(const FileBytes& file) {
+  return {reinterpret_cast<const char*>(file.bytes().data()), file.size};
+}
+
+Result<nlohmann::json> parse_json_object(const FileBytes& file, const fs::path& path) {
+  nlohmann::json value = nlohmann::json::parse(as_text(file), nullptr, false);
+  if (value.is_discarded() || !value.is_object()) {
+    return file_error(path, "json",
+                      value.is_discarded() ? "text that is not JSON" : value.type_name(),
+                      "a JSON object");
+  }
+  return value;
+}
+
+// Block.save's model JSON keeps each hybridized graph as a string under "symbol" (and the
+// graph inputs under "inputs"); every such graph must parse like a symbol file.
+Status check_embedded_graphs(const nlohmann::json& value, const fs::path& path,
+                             const std::string& where) {
+  if (value.is_object()) {
+    for (const auto& [key, member] : value.items()) {
+      std::string at = where + "." + key;
+      if (key == "symbol" && member.is_string()) {
+        std::string source = path.string();
+        source.append(" ").append(at);
+        Result<SymbolFile> graph = parse_symbol_json(member.get<std::string>(), source);
+        if (!graph.ok()) return graph.error();
+      } else {
+        MBCC_TRY(check_embedded_graphs(member, path, at));
+      }
+    }
+  } else if (value.is_array()) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      MBCC_TRY(check_embedded_graphs(value[i], path, where + "[" + std::to_string(i) + "]"));
+    }
+  }
+  return Ok{};
+}
+
+Status check_tensor(const FileBytes& file, const fs::path& path, const TensorEntry& entry) {
+  Result<Tensor> tensor = parse_npy(file.bytes(), file.owner, path.string());
+  if (!tensor.ok()) return tensor.error();
+  if (tensor->shape() != entry.shape) {
+    return file_error(path, "shape", shape_to_string(tensor->shape()),
+                      shape_to_string(entry.shape) + " (manifest)");
+  }
+  if (tensor->dtype() != entry.dtype) {
+    return file_error(path, "dtype", std::string(dtype_info(tensor->dtype()).name),
+                      std::string(dtype_info(entry.dtype).name) + " (manifest)");
+  }
+  return Ok{};
+}
+
+Status check_params(const FileBytes& file, const fs::path& path) {
+  FileKind kind = sniff_file_kind(file.bytes());
+  if (kind == FileKind::kNDArrayList) {
+    Result<NDArrayList> list = parse_ndarray_list(file.bytes(), file.owner, path.string());
+    if (!list.ok()) return list.error();
+    return Ok{};
+  }
+  if (kind == FileKind::kNpz) {
+    Result<std::vector<NpzEntry>> entries = parse_npz(file.bytes(), path.string());
+    if (!entries.ok()) return entries.error();
+    return Ok{};
+  }
+  return file_error(path, "params", std::string(file_kind_name(kind)),
+                    "an NDArray list file or an npz archive");
+}
+
+// Parses one file according to its role; `tensors` maps tensor files to their manifest entry.
+Status check_contents(const BundleFile& listed, const FileBytes& file, const fs::path& path,
+                      const std::map<std::string, const TensorEntry*>& tensors) {
+  switch (listed.role) {
+    case FileRole::kSymbol: {
+      Result<SymbolFile> graph = parse_symbol_json(as_text(file), path.string());
+      if (!graph.ok()) return graph.error();
+      return Ok{};
+    }
+    case FileRole::kParams:
+      return check_params(file, path);
+    case FileRole::kModelJson: {
+      Result<nlohmann::json> value = parse_json_object(file, path);
+      if (!value.ok()) return value.error();
+      return check_embedded_graphs(*value, path, "$");
+    }
+    case FileRole::kInput:
+    case FileRole::kOutput:
+    case FileRole::kInternal:
+      return check_tensor(file, path, *tensors.at(listed.path));
+    case FileRole::kInternalsIndex:
+    case FileRole::kProbe: {
+      Result<nlohmann::json> value = parse_json_object(file, path);
+      if (!value.ok()) return value.error();
+      return Ok{};
+    }
+  }
+  return Ok{};
+}
+
+// Every regular file under `dir` but the manifest must be listed; nothing else may be there.
+Status check_no_unlisted(const fs::path& dir, const Manifest& manifest) {
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    fs::file_status status = it->symlink_status(ec);
+    if (ec) break;
+    std::string relative = it->path().lexically_relative(dir).generic_string();
+    if (fs::is_directory(status)) continue;
+    if (!fs::is_regular_file(status)) {
+      return file_error(it->path(), "files", "a symlink or special file", "regular files only");
+    }
+    if (relative == kManifestName) continue;
+    if (manifest.find_file(relative) == nullptr) {
+      return file_error(it->path(), "files", "a file the manifest does not list",
+                        "only the files listed in " + std::string(kManifestName));
+    }
+  }
+  if (ec) return Error::plain(dir.string(), "cannot list the bundle: " + ec.message());
+  return Ok{};
+}
+
+}  // namespace
+
+Result<Manifest> validate_bundle(const fs::path& dir) {
+  Result<Manifest> manifest = read_manifest(dir / kManifestName);
+  if (!manifest.ok()) return manifest.error();
+  MBCC_TRY(check_no_unlisted(dir, *manifest));
+
+  std::map<std::string, const TensorEntry*> tensors;
+  for (const TensorEntry& e : manifest->inputs) tensors[e.file] = &e;
+  for (const TensorEntry& e : manifest->outputs) tensors[e.file] = &e;
+  for (const InternalEntry& e : manifest->internals.outputs) tensors[e.tensor.file] = &e.tensor;
+
+  for (const BundleFile& listed : manifest->files) {
+    fs::path path = dir / listed.path;
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(path, ec))) {
+      return file_error(path, "files", "nothing",
+                        "the file listed in " + std::string(kManifestName));
+    }
+    Result<FileBytes> file = read_file(path);
+    if (!file.ok()) return file.error();
+    if (file->size != listed.size) {
+      return file_error(path, "size", std::to_string(file->size) + " bytes",
+                        std::to_string(listed.size) + " bytes (manifest)");
+    }
+    std::string sha256 = sha256_hex(file->bytes());
+    if (sha256 != listed.sha256) {
+      return file_error(path, "sha256", sha256, listed.sha256 + " (manifest)");
+    }
+    MBCC_TRY(check_contents(listed, *file, path, tensors));
+  }
+  return manifest;
+}
+
+bool same_files(const Manifest& a, const Manifest& b) { return a.files == b.files; }
+
+}  // namespace mbcc::corpus

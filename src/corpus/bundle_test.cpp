@@ -1,0 +1,175 @@
+#include "corpus/bundle.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "corpus/test_bundle.hpp"
+#include "formats/sniff.hpp"
+
+namespace mbcc::corpus {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::bytes_of;
+using testing::read_bytes;
+using testing::write_bytes;
+
+class Bundle : public testing::TempDir {
+ protected:
+  void SetUp() override {
+    TempDir::SetUp();
+    manifest_ = testing::make_bundle(dir_);
+  }
+
+  Error invalid() {
+    Result<Manifest> result = validate_bundle(dir_);
+    EXPECT_FALSE(result.ok()) << "a broken bundle validated";
+    return result.ok() ? Error{} : result.error();
+  }
+
+  // Replaces a file and records its new size and hash, so only its contents are wrong.
+  void replace_listed(const std::string& path, std::span<const std::byte> bytes) {
+    write_bytes(dir_ / path, bytes);
+    testing::hash_files(dir_, manifest_);
+    testing::write_manifest_file(dir_, manifest_);
+  }
+
+  Manifest manifest_;
+};
+
+TEST_F(Bundle, ValidBundleValidates) {
+  Result<Manifest> result = validate_bundle(dir_);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(*result, manifest_);
+}
+
+TEST_F(Bundle, FlippedByteIsAShaMismatchNamingTheFile) {
+  fs::path golden = dir_ / "data/output_0.npy";
+  std::vector<std::byte> bytes = read_bytes(golden);
+  bytes.back() ^= std::byte{0x01};
+  write_bytes(golden, bytes);
+  Error e = invalid();
+  EXPECT_EQ(e.source, golden.string());
+  EXPECT_EQ(e.field, "sha256");
+  EXPECT_EQ(e.found, sha256_hex(bytes));
+  EXPECT_NE(e.message().find(manifest_.find_file("data/output_0.npy")->sha256), std::string::npos);
+}
+
+TEST_F(Bundle, TruncatedFileIsASizeMismatch) {
+  fs::path params = dir_ / "model/fc-0000.params";
+  std::vector<std::byte> bytes = read_bytes(params);
+  bytes.resize(bytes.size() - 4);
+  write_bytes(params, bytes);
+  Error e = invalid();
+  EXPECT_EQ(e.source, params.string());
+  EXPECT_EQ(e.field, "size");
+}
+
+TEST_F(Bundle, MissingFile) {
+  fs::remove(dir_ / "model/fc-symbol.json");
+  Error e = invalid();
+  EXPECT_EQ(e.source, (dir_ / "model/fc-symbol.json").string());
+  EXPECT_EQ(e.field, "files");
+}
+
+TEST_F(Bundle, ExtraFile) {
+  write_bytes(dir_ / "model/notes.txt", bytes_of("hello"));
+  Error e = invalid();
+  EXPECT_EQ(e.source, (dir_ / "model/notes.txt").string());
+  EXPECT_EQ(e.found, "a file the manifest does not list");
+}
+
+TEST_F(Bundle, SymlinkIsRefused) {
+  fs::create_symlink(dir_ / "data/input_0.npy", dir_ / "data/link.npy");
+  EXPECT_EQ(invalid().source, (dir_ / "data/link.npy").string());
+}
+
+TEST_F(Bundle, MissingManifest) {
+  fs::remove(dir_ / kManifestName);
+  EXPECT_EQ(invalid().source, (dir_ / kManifestName).string());
+}
+
+TEST_F(Bundle, BadManifestField) {
+  std::vector<std::byte> text = read_bytes(dir_ / kManifestName);
+  std::string s(reinterpret_cast<const char*>(text.data()), text.size());
+  s.replace(s.find("\"float32\""), 9, "\"float99\"");
+  write_bytes(dir_ / kManifestName, bytes_of(s));
+  Error e = invalid();
+  EXPECT_EQ(e.source, (dir_ / kManifestName).string());
+  EXPECT_EQ(e.location, "$.inputs[0].dtype");
+}
+
+// The hashes match but the readers refuse the contents: a bundle made wrong, not damaged.
+TEST_F(Bundle, ParamsThatAreNotParams) {
+  replace_listed("model/fc-0000.params", bytes_of("<html>503</html>"));
+  Error e = invalid();
+  EXPECT_EQ(e.source, (dir_ / "model/fc-0000.params").string());
+  EXPECT_EQ(e.found, file_kind_name(FileKind::kHtml));
+}
+
+TEST_F(Bundle, SymbolThatDoesNotParse) {
+  replace_listed("model/fc-symbol.json", bytes_of("{\"nodes\": 3}"));
+  EXPECT_EQ(invalid().source, (dir_ / "model/fc-symbol.json").string());
+}
+
+TEST_F(Bundle, GoldenWithAnotherShape) {
+  replace_listed("data/output_0.npy", serialize_npy(testing::float_tensor({2, 3}, 0.0F)));
+  Error e = invalid();
+  EXPECT_EQ(e.field, "shape");
+  EXPECT_EQ(e.found, "(2, 3)");
+  EXPECT_EQ(e.allowed, "(2, 2) (manifest)");
+}
+
+TEST_F(Bundle, GoldenThatIsNotNpy) {
+  replace_listed("data/input_0.npy", bytes_of("not an npy file"));
+  EXPECT_EQ(invalid().source, (dir_ / "data/input_0.npy").string());
+}
+
+TEST_F(Bundle, NpzParamsAndModelJsonAreRead) {
+  NpzEntry entry;
+  entry.name = "fc.weight";
+  entry.array.shape = {2, 3};
+  entry.array.values = testing::float_tensor({2, 3}, 0.0F);
+  write_bytes(dir_ / "model/fc-0000.params", *serialize_npz({entry}));
+  // Block.save's model JSON keeps graphs as strings; a broken one is found.
+  nlohmann::json model_json = {{"net", {{"symbol", testing::fc_symbol_json()}}}};
+  write_bytes(dir_ / "model/fc-model.json", bytes_of(model_json.dump()));
+  manifest_.files.insert(manifest_.files.begin() + 3,
+                         {"model/fc-model.json", FileRole::kModelJson, 0, ""});
+  testing::hash_files(dir_, manifest_);
+  testing::write_manifest_file(dir_, manifest_);
+  Result<Manifest> result = validate_bundle(dir_);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+
+  model_json["net"]["symbol"] = "{\"nodes\": []";
+  replace_listed("model/fc-model.json", bytes_of(model_json.dump()));
+  EXPECT_NE(invalid().source.find("fc-model.json"), std::string::npos);
+}
+
+TEST(SameFiles, ComparesFilesOnly) {
+  Manifest a = testing::base_manifest();
+  a.files = {{"data/output_0.npy", FileRole::kOutput, 10, std::string(64, 'a')}};
+  Manifest b = a;
+  b.producer.created = "2030-01-01T00:00:00Z";
+  EXPECT_TRUE(same_files(a, b));
+  b.files[0].sha256 = std::string(64, 'b');
+  EXPECT_FALSE(same_files(a, b));
+}
+
+// The corpus shipped in the repository: every bundle passes the checks `mbcc check` makes.
+TEST(ShippedCorpus, EveryBundleValidates) {
+  fs::path store = fs::path(MBCC_SOURCE_DIR) / "corpus";
+  Result<std::vector<BundleKey>> keys = list_bundles(store);
+  ASSERT_TRUE(keys.ok()) << keys.error().message();
+  for (const BundleKey& key : *keys) {
+    Result<Manifest> manifest = validate_bundle(bundle_dir(store, key));
+    ASSERT_TRUE(manifest.ok()) << manifest.error().message();
+    EXPECT_EQ(manifest->producer.version, key.producer);
+    EXPECT_EQ(manifest->model, key.model);
+    EXPECT_EQ(manifest->save_api, key.save_api);
+  }
+}
+
+}  // namespace
+}  // namespace mbcc::corpus

@@ -1,0 +1,543 @@
+#include "corpus/generate.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>  // renameat2
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <set>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+
+#include "base/file.hpp"
+#include "corpus/bundle.hpp"
+#include "corpus/internal.hpp"
+#include "corpus/layout.hpp"
+#include "corpus/probe_run.hpp"
+#include "corpus/sha256.hpp"
+
+namespace mbcc::corpus {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Work folders: hidden, so list_bundles never sees them, and inside the store, so that the
+// final rename stays on one file system.
+constexpr std::string_view kWorkPrefix = ".tmp-generate-";
+constexpr std::string_view kProbeMetaName = "probe.json";
+constexpr std::size_t kStderrTailLines = 8;
+
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  std::array<char, 32> text{};
+  std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text.data();
+}
+
+std::span<const std::byte> as_bytes(std::string_view text) {
+  return {reinterpret_cast<const std::byte*>(text.data()), text.size()};
+}
+
+std::string_view as_text(const FileBytes& file) {
+  return {reinterpret_cast<const char*>(file.bytes().data()), file.size};
+}
+
+Error store_error(const fs::path& path, std::string_view step, std::string_view why) {
+  return Error::plain(path.string(), std::string(step) + ": " + std::string(why));
+}
+
+// A hidden folder under the store, locked (flock on the folder itself) while this object
+// lives. A run killed at any moment drops its lock, and the next run deletes the folder.
+class WorkDir {
+ public:
+  static Result<WorkDir> create(const fs::path& store, std::string_view release) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      std::string pattern =
+          (store / (std::string(kWorkPrefix) + std::string(release) + "-XXXXXX")).string();
+      if (::mkdtemp(pattern.data()) == nullptr) {
+        return store_error(pattern, "cannot create a work folder", std::strerror(errno));
+      }
+      WorkDir work(pattern, ::open(pattern.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      // A concurrent run's cleanup may take the folder between mkdtemp and flock: then the
+      // lock fails or the folder is gone, and a new one is made.
+      if (work.fd_ >= 0 && ::flock(work.fd_, LOCK_EX | LOCK_NB) == 0 && work.still_there()) {
+        return work;
+      }
+    }
+    return store_error(store, "cannot lock a work folder", "another run keeps taking it");
+  }
+
+  WorkDir(WorkDir&& other) noexcept
+      : path_(std::exchange(other.path_, {})), fd_(std::exchange(other.fd_, -1)) {}
+  WorkDir& operator=(WorkDir&&) = delete;
+  WorkDir(const WorkDir&) = delete;
+  WorkDir& operator=(const WorkDir&) = delete;
+  ~WorkDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+    if (fd_ >= 0) ::close(fd_);  // releases the lock, after the folder is gone
+  }
+
+  const fs::path& path() const { return path_; }
+
+ private:
+  WorkDir(fs::path path, int fd) : path_(std::move(path)), fd_(fd) {}
+
+  bool still_there() const {
+    struct stat by_path {};
+    struct stat by_fd {};
+    return ::stat(path_.c_str(), &by_path) == 0 && ::fstat(fd_, &by_fd) == 0 &&
+           by_path.st_ino == by_fd.st_ino && by_path.st_dev == by_fd.st_dev;
+  }
+
+  fs::path path_;
+  int fd_ = -1;
+};
+
+// Deletes the work folders of runs that are gone (their lock is free).
+void clean_stale_work_dirs(const fs::path& store) {
+  std::error_code ec;
+  for (fs::directory_iterator it(store, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->path().filename().string().starts_with(kWorkPrefix)) continue;
+    int fd = ::open(it->path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      std::error_code ignored;
+      fs::remove_all(it->path(), ignored);
+    }
+    ::close(fd);
+  }
+}
+
+// One line of the probe's stdout.
+struct ProbeCase {  // NOLINT(bugprone-exception-escape): nlohmann::json's noexcept members
+  std::string model;
+  std::string save_api;
+  std::string status;  // ok, skipped, failed
+  std::string reason;
+  json details;  // what the generation log keeps beyond status and reason
+};
+
+Result<ProbeCase> parse_probe_line(std::string_view line) {
+  JsonReader reader("the probe's stdout");
+  JsonValue value(reader, &reader.parse(line), "$");
+  ProbeCase c;
+  c.model = value["model"].name();
+  c.save_api = value["save_api"].name();
+  c.status = value["status"].string();
+  if (value["reason"].present()) c.reason = value["reason"].string();
+  if (!reader.failed() && value["dir"].string() != c.model + "/" + c.save_api) {
+    value["dir"].fail(value["dir"].raw().dump(), "\"" + c.model + "/" + c.save_api + "\"");
+  }
+  if (!reader.failed() && c.status != "ok" && c.status != "skipped" && c.status != "failed") {
+    value["status"].fail(value["status"].raw().dump(), "ok, skipped, failed");
+  }
+  if (reader.failed()) return reader.error();
+  c.details = json::object();
+  for (std::string_view key : {"producer_load_failures", "internals_error"}) {
+    if (value[key].present()) c.details[std::string(key)] = value[key].raw();
+  }
+  return c;
+}
+
+Result<json> read_json_file(const fs::path& path) {
+  Result<FileBytes> bytes = read_file(path);
+  if (!bytes.ok()) return bytes.error();
+  json value = json::parse(as_text(*bytes), nullptr, false);
+  if (value.is_discarded()) return Error::plain(path.string(), "not JSON");
+  return value;
+}
+
+// The internals as the probe's index file lists them; records the index file's role.
+Internals read_probe_internals(const JsonValue& value, const fs::path& dir,
+                               std::map<std::string, FileRole>& roles, JsonReader& reader) {
+  Internals internals;
+  if (!value["index"].present()) {
+    std::string status = value["status"].string();
+    internals.status = status == "failed" ? InternalsStatus::kFailed : InternalsStatus::kAbsent;
+    internals.reason = value["reason"].string();
+    return internals;
+  }
+  std::string index_path = value["index"].string();
+  if (reader.failed() || !detail::is_bundle_path(index_path)) {
+    value["index"].fail(value["index"].raw().dump(), "a path inside the bundle");
+    return internals;
+  }
+  Result<json> index = read_json_file(dir / index_path);
+  if (!index.ok()) {
+    value["index"].fail(index.error().message(), "a readable internals index");
+    return internals;
+  }
+  roles[index_path] = FileRole::kInternalsIndex;
+  JsonReader index_reader((dir / index_path).string());
+  JsonValue root(index_reader, &*index, "$");
+  internals.status = InternalsStatus::kPresent;
+  // The index names its graph by file name; the manifest names it by bundle path.
+  std::string symbol = root["symbol"].string();
+  for (const auto& [path, role] : roles) {
+    if (role == FileRole::kSymbol && fs::path(path).filename() == symbol) internals.symbol = path;
+  }
+  for (const JsonValue& entry : root["outputs"].elements()) {
+    internals.outputs.push_back(detail::read_internal_entry(entry));
+  }
+  if (index_reader.failed()) value["index"].fail(index_reader.error().message(), "a valid index");
+  return internals;
+}
+
+// Every file under `dir` with its role, size and sha256, sorted by path. A file no role was
+// given for is an error: the bundle would carry something nobody described.
+Result<std::vector<BundleFile>> describe_files(const fs::path& dir,
+                                               const std::map<std::string, FileRole>& roles) {
+  std::vector<BundleFile> files;
+  std::set<std::string> seen;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_directory(ec)) continue;
+    std::string relative = it->path().lexically_relative(dir).generic_string();
+    auto role = roles.find(relative);
+    if (role == roles.end()) {
+      return Error::plain(it->path().string(),
+                          "the probe wrote this file but its probe.json does not describe it");
+    }
+    Result<FileBytes> bytes = read_file(it->path());
+    if (!bytes.ok()) return bytes.error();
+    files.push_back({relative, role->second, bytes->size, sha256_hex(bytes->bytes())});
+    seen.insert(relative);
+  }
+  if (ec) return store_error(dir, "cannot list the bundle", ec.message());
+  for (const auto& [path, role] : roles) {
+    if (!seen.contains(path)) {
+      return Error::plain((dir / path).string(), "named in probe.json but not written");
+    }
+  }
+  std::sort(files.begin(), files.end(),
+            [](const BundleFile& a, const BundleFile& b) { return a.path < b.path; });
+  return files;
+}
+
+// The manifest of the bundle the probe wrote in `dir`, from its probe.json and the files.
+Result<Manifest> manifest_from_probe(const fs::path& dir, const envs::Env& env,
+                                     const ProbeCase& probe_case) {
+  fs::path meta_path = dir / kProbeMetaName;
+  Result<FileBytes> bytes = read_file(meta_path);
+  if (!bytes.ok()) return bytes.error();
+  JsonReader reader(meta_path.string());
+  JsonValue meta(reader, &reader.parse(as_text(*bytes)), "$");
+  if (reader.failed()) return reader.error();
+
+  Manifest m;
+  m.model = meta["model"].name();
+  m.save_api = meta["save_api"].name();
+  if (!reader.failed() && (m.model != probe_case.model || m.save_api != probe_case.save_api)) {
+    meta["model"].fail(m.model + "/" + m.save_api, probe_case.model + "/" + probe_case.save_api);
+  }
+  m.model_info.kind = meta["model_kind"].string();
+  if (!meta["model_prefix"].is_null()) m.model_info.prefix = meta["model_prefix"].string();
+  m.model_info.writer = meta["writer"].string();
+  m.model_info.hybridized = meta["hybridized"].boolean();
+  m.model_info.np_mode = meta["np_mode"].boolean();
+
+  detail::read_producer_facts(meta["producer"], m.producer);
+  m.producer.version = env.release;
+  m.producer.requirement = env.requirement;
+  m.producer.created = utc_now();
+  if (!reader.failed() && m.producer.mxnet_version != env.mxnet_version) {
+    meta["producer"]["mxnet_version"].fail(m.producer.mxnet_version,
+                                           env.mxnet_version + " (the environment's mxnet)");
+  }
+  m.seeds = detail::read_seeds(meta["seeds"]);
+  for (const auto& [name, value] : meta["env"].members()) m.env[name] = value.string();
+
+  std::map<std::string, FileRole> roles = {{std::string(kProbeMetaName), FileRole::kProbe}};
+  for (const JsonValue& file : meta["model_files"].elements()) {
+    std::string role = file["role"].string();
+    std::optional<FileRole> known = file_role_from_name(role);
+    if (!known || *known == FileRole::kProbe) {
+      file["role"].fail(file["role"].raw().dump(), "symbol, params or model-json");
+      break;
+    }
+    roles[file["path"].string()] = *known;
+  }
+  for (const JsonValue& entry : meta["inputs"].elements()) {
+    m.inputs.push_back(detail::read_tensor_entry(entry, /*with_kind=*/true));
+    roles[m.inputs.back().file] = FileRole::kInput;
+  }
+  for (const JsonValue& entry : meta["outputs"].elements()) {
+    m.outputs.push_back(detail::read_tensor_entry(entry, /*with_kind=*/false));
+    roles[m.outputs.back().file] = FileRole::kOutput;
+  }
+  m.load_apis = meta["load_apis"].strings();
+  m.import_input_names = meta["import_input_names"].strings();
+  std::vector<std::pair<std::string, JsonValue>> tolerance = meta["tolerance"].members();
+  if (!tolerance.empty()) {
+    m.tolerance = Tolerance{};
+    for (const auto& [name, value] : tolerance) {
+      if (name == "rtol") m.tolerance->rtol = value.number(0, 1);
+      if (name == "atol") m.tolerance->atol = value.number(0, 1e6);
+    }
+  }
+  m.internals = read_probe_internals(meta["internals"], dir, roles, reader);
+  for (const InternalEntry& e : m.internals.outputs) roles[e.tensor.file] = FileRole::kInternal;
+  m.self_check = detail::read_self_checks(meta["self_check"]);
+  if (reader.failed()) return reader.error();
+
+  Result<std::vector<BundleFile>> files = describe_files(dir, roles);
+  if (!files.ok()) return files.error();
+  m.files = std::move(*files);
+  return m;
+}
+
+// What differs between the files of two manifests, in a few words.
+std::string first_difference(const Manifest& existing, const Manifest& fresh) {
+  std::map<std::string, const BundleFile*> old_files;
+  for (const BundleFile& f : existing.files) old_files[f.path] = &f;
+  for (const BundleFile& f : fresh.files) {
+    auto it = old_files.find(f.path);
+    if (it == old_files.end()) return f.path + " is new";
+    if (!(*it->second == f)) {
+      return f.path + " differs (sha256 " + it->second->sha256.substr(0, 12) + "… there, " +
+             f.sha256.substr(0, 12) + "… now)";
+    }
+    old_files.erase(it);
+  }
+  if (!old_files.empty()) return old_files.begin()->first + " is no longer written";
+  return "the file lists differ";
+}
+
+int rename_noreplace(const fs::path& from, const fs::path& to) {
+  return ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
+}
+
+CaseReport make_report(const ProbeCase& c, CaseOutcome outcome, std::string reason = {}) {
+  return {c.model, c.save_api, outcome, std::move(reason)};
+}
+
+// Moves the finished bundle `src` to its place in the store (see generate.hpp for the rules).
+CaseReport place_bundle(const fs::path& src, const Manifest& fresh, const ProbeCase& c,
+                        const envs::Env& env, const GenerateOptions& options, const WorkDir& work) {
+  fs::path target = bundle_dir(options.store, {env.release, c.model, c.save_api});
+  std::error_code ec;
+  fs::create_directories(target.parent_path(), ec);
+  if (ec)
+    return make_report(c, CaseOutcome::kRejected,
+                       "cannot create " + target.parent_path().string() + ": " + ec.message());
+  if (rename_noreplace(src, target) == 0) return make_report(c, CaseOutcome::kWritten);
+  if (errno != EEXIST && errno != ENOTEMPTY) {
+    return make_report(c, CaseOutcome::kRejected,
+                       "cannot move into " + target.string() + ": " + std::strerror(errno));
+  }
+  Result<Manifest> existing = validate_bundle(target);
+  if (existing.ok() && same_files(*existing, fresh)) return make_report(c, CaseOutcome::kUnchanged);
+  std::string why = existing.ok() ? "has other files: " + first_difference(*existing, fresh)
+                                  : "is corrupt: " + existing.error().message();
+  if (!options.force) {
+    return make_report(
+        c, CaseOutcome::kRefused,
+        "a bundle exists at " + target.string() + " and " + why + "; --force replaces it");
+  }
+  // Aside into the locked work folder, so a kill between the two renames leaves no bundle
+  // rather than a mixed one, and the old one is cleaned up with the folder.
+  fs::path aside = work.path() / "replaced";
+  fs::remove_all(aside, ec);
+  if (::rename(target.c_str(), aside.c_str()) != 0 || rename_noreplace(src, target) != 0) {
+    return make_report(c, CaseOutcome::kRejected,
+                       "cannot replace " + target.string() + ": " + std::strerror(errno));
+  }
+  fs::remove_all(aside, ec);
+  return make_report(c, CaseOutcome::kReplaced, "the old bundle " + why);
+}
+
+// Makes a bundle of a case the probe saved and publishes it.
+CaseReport publish_case(const ProbeCase& c, const envs::Env& env, const GenerateOptions& options,
+                        const WorkDir& work) {
+  fs::path src = work.path() / "probe" / c.model / c.save_api;
+  Result<Manifest> manifest = manifest_from_probe(src, env, c);
+  if (!manifest.ok()) return make_report(c, CaseOutcome::kRejected, manifest.error().message());
+  // The manifest goes last, and the bundle is checked exactly as `mbcc check` will check it.
+  Status written = write_file_atomic(src / kManifestName, as_bytes(write_manifest(*manifest)));
+  if (!written.ok()) return make_report(c, CaseOutcome::kRejected, written.error().message());
+  Result<Manifest> valid = validate_bundle(src);
+  if (!valid.ok()) return make_report(c, CaseOutcome::kRejected, valid.error().message());
+  return place_bundle(src, *valid, c, env, options, work);
+}
+
+std::string_view log_status(CaseOutcome outcome) {
+  switch (outcome) {
+    case CaseOutcome::kSkipped:
+      return "skipped";
+    case CaseOutcome::kFailed:
+      return "failed";
+    case CaseOutcome::kRejected:
+      return "rejected";
+    default:
+      return "ok";  // the release made the bundle, whatever the store did with it
+  }
+}
+
+// Merges this run's cases into STORE/v1/<release>/generation-log.json; cases of earlier runs
+// that this one did not select are kept. No timestamps, so that a re-run changes nothing.
+Status write_generation_log(const fs::path& store, const envs::Env& env,
+                            const std::map<std::pair<std::string, std::string>, json>& cases) {
+  fs::path path = release_dir(store, env.release) / kGenerationLogName;
+  std::map<std::pair<std::string, std::string>, json> merged;
+  Result<json> old = read_json_file(path);
+  if (old.ok() && old->is_object() && old->value("cases", json()).is_array()) {
+    for (const json& entry : (*old)["cases"]) {
+      if (entry.value("model", json()).is_string() && entry.value("save_api", json()).is_string()) {
+        merged[{entry["model"], entry["save_api"]}] = entry;
+      }
+    }
+  }
+  for (const auto& [key, entry] : cases) merged[key] = entry;
+  json log = {{"release", env.release},
+              {"requirement", env.requirement},
+              {"mxnet_version", env.mxnet_version},
+              {"cases", json::array()}};
+  for (const auto& [key, entry] : merged) log["cases"].push_back(entry);
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  return write_file_atomic(path, as_bytes(log.dump(1) + "\n"));
+}
+
+}  // namespace
+
+bool ReleaseReport::ok() const {
+  return !error && std::none_of(cases.begin(), cases.end(), [](const CaseReport& c) {
+    return case_outcome_info(c.outcome).is_problem;
+  });
+}
+
+ReleaseReport generate_in_env(const envs::Env& env, const GenerateOptions& given) {
+  // The probe runs in the work folder, so every path it is given must be absolute.
+  GenerateOptions options = given;
+  options.store = fs::absolute(given.store);
+  options.python_dir = fs::absolute(given.python_dir);
+  ReleaseReport report;
+  report.release = env.release;
+  auto progress = [&](const std::string& line) {
+    if (options.progress) options.progress(line);
+  };
+  if (Status name = check_layout_name(env.release, "release name"); !name.ok()) {
+    report.error = name.error();
+    return report;
+  }
+  std::error_code ec;
+  fs::create_directories(options.store, ec);
+  if (ec) {
+    report.error = store_error(options.store, "cannot create the store", ec.message());
+    return report;
+  }
+  clean_stale_work_dirs(options.store);
+  Result<WorkDir> work = WorkDir::create(options.store, env.release);
+  if (!work.ok()) {
+    report.error = work.error();
+    return report;
+  }
+
+  detail::ProbeCommand command;
+  command.python = env.python;
+  command.args = {"-m",
+                  "mbcc_probe",
+                  "generate",
+                  "--out",
+                  (work->path() / "probe").string(),
+                  "--jobs",
+                  std::to_string(std::max(1, options.jobs))};
+  for (const std::string& model : options.models) {
+    command.args.insert(command.args.end(), {"--model", model});
+  }
+  command.python_dir = options.python_dir;
+  command.cwd = work->path();
+  command.stderr_file = work->path() / "probe-stderr.log";
+  command.timeout = options.probe_timeout;
+
+  std::map<std::pair<std::string, std::string>, json> log_cases;
+  Result<detail::ProbeExit> exit = detail::run_probe(command, [&](std::string_view line) {
+    Result<ProbeCase> c = parse_probe_line(line);
+    if (!c.ok()) {
+      if (!report.error) report.error = c.error();
+      return;
+    }
+    CaseReport r = c->status == "ok"        ? publish_case(*c, env, options, *work)
+                   : c->status == "skipped" ? make_report(*c, CaseOutcome::kSkipped, c->reason)
+                                            : make_report(*c, CaseOutcome::kFailed, c->reason);
+    json entry = c->details;
+    entry["model"] = r.model;
+    entry["save_api"] = r.save_api;
+    entry["status"] = log_status(r.outcome);
+    if (r.outcome == CaseOutcome::kSkipped || r.outcome == CaseOutcome::kFailed ||
+        r.outcome == CaseOutcome::kRejected) {
+      entry["reason"] = r.reason;
+    }
+    log_cases[{r.model, r.save_api}] = std::move(entry);
+    std::string line_out = env.release + " " + r.model + "/" + r.save_api + ": " +
+                           std::string(case_outcome_info(r.outcome).name);
+    progress(r.reason.empty() ? line_out : line_out + ": " + r.reason);
+    report.cases.push_back(std::move(r));
+  });
+  if (!exit.ok()) {
+    report.error = exit.error();
+  } else if (!exit->ok()) {
+    std::string tail = detail::tail_lines(command.stderr_file, kStderrTailLines);
+    report.error = Error::plain(env.python.string(), "the probe ended with " + exit->describe() +
+                                                         (tail.empty() ? "" : ": " + tail));
+  }
+  if (!log_cases.empty()) {
+    Status logged = write_generation_log(options.store, env, log_cases);
+    if (!logged.ok() && !report.error) report.error = logged.error();
+  }
+  return report;
+}
+
+ReleaseReport generate_release(std::string_view version, const GenerateOptions& options) {
+  envs::Options env_options = options.env_options;
+  if (!env_options.progress && options.progress) {
+    env_options.progress = [&](std::string_view line) {
+      options.progress(std::string(version) + " install: " + std::string(line));
+    };
+  }
+  Result<envs::Env> env = envs::install(version, env_options);
+  if (!env.ok()) {
+    ReleaseReport report;
+    report.release = std::string(version);
+    report.error = env.error();
+    return report;
+  }
+  return generate_in_env(*env, options);
+}
+
+Result<fs::path> find_probe_dir() {
+  auto has_probe = [](const fs::path& dir) {
+    std::error_code ec;
+    return fs::exists(dir / "mbcc_probe" / "__main__.py", ec);
+  };
+  if (const char* from_env = std::getenv("MBCC_PYTHON_DIR"); from_env && *from_env) {
+    if (has_probe(from_env)) return fs::path(from_env);
+    return Error::plain(from_env, "MBCC_PYTHON_DIR has no mbcc_probe/__main__.py");
+  }
+  std::vector<fs::path> tried;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) tried.push_back(exe.parent_path().parent_path() / "share" / "mbcc" / "python");
+  tried.emplace_back(MBCC_PYTHON_SOURCE_DIR);
+  for (const fs::path& dir : tried) {
+    if (has_probe(dir)) return dir;
+  }
+  std::string places;
+  for (const fs::path& dir : tried) places += (places.empty() ? "" : ", ") + dir.string();
+  return Error::plain("mbcc_probe", "not found in " + places + "; set MBCC_PYTHON_DIR");
+}
+
+}  // namespace mbcc::corpus

@@ -1,0 +1,41 @@
+// The layout of a local store: STORE/v1/<producer-version>/<model>/<save-api>/ holds one bundle,
+// STORE/v1/<producer-version>/generation-log.json says what became of every case of that
+// release. Folders starting with a dot are work in progress of a generate run and never
+// bundles.
+#pragma once
+
+#include <compare>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace mbcc::corpus {
+
+inline constexpr std::string_view kLayoutDir = "v1";
+inline constexpr std::string_view kManifestName = "manifest.json";
+inline constexpr std::string_view kGenerationLogName = "generation-log.json";
+
+// Names one bundle in a store.
+struct BundleKey {
+  std::string producer;  // "1.9.1"
+  std::string model;     // "lstm"
+  std::string save_api;  // "gluon-export"
+  auto operator<=>(const BundleKey&) const = default;
+  std::string to_string() const;  // "1.9.1/lstm/gluon-export"
+};
+
+// Whether `name` can be one folder of the layout: 1 to 64 letters, digits and . _ + -, not
+// starting with a dot. The error says which part (`what`) is wrong.
+Status check_layout_name(std::string_view name, std::string_view what);
+
+std::filesystem::path release_dir(const std::filesystem::path& store, std::string_view producer);
+std::filesystem::path bundle_dir(const std::filesystem::path& store, const BundleKey& key);
+
+// Every bundle of the store (a folder at bundle depth that holds a manifest), sorted. A store
+// without a v1 folder has none.
+Result<std::vector<BundleKey>> list_bundles(const std::filesystem::path& store);
+
+}  // namespace mbcc::corpus
