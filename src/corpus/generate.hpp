@@ -77,9 +77,9 @@ struct GenerateOptions {
   std::filesystem::path store;
   std::vector<std::string> models;  // empty: every model of the zoo
   bool force = false;
-  int jobs = 1;                      // cases the probe runs at once
-  std::filesystem::path python_dir;  // the folder holding mbcc_probe
-  std::chrono::seconds probe_timeout{4 * 3600};
+  int jobs = 1;                                  // cases the probe runs at once
+  std::filesystem::path python_dir;              // the folder holding mbcc_probe
+  std::chrono::seconds probe_timeout{4 * 3600};  // one release; the corpus takes minutes each
   envs::Options env_options;
   // One line per event (install steps, each case as it is published); may be empty.
   std::function<void(std::string_view)> progress;

@@ -20,7 +20,7 @@ struct ProbeCommand {
   std::filesystem::path python_dir;   // put on PYTHONPATH: the folder holding mbcc_probe
   std::filesystem::path cwd;          // MXNet 2.0's Block.save writes into the cwd
   std::filesystem::path stderr_file;  // MXNet's chatter and the probe's progress
-  std::chrono::seconds timeout{4 * 3600};
+  std::chrono::seconds timeout{};     // for the whole run of one release
 };
 
 struct ProbeExit {
