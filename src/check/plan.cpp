@@ -17,7 +17,7 @@ bool keeps(const GlobList& filter, const std::string& text) {
   return filter.patterns.empty() || filter.matches(text);
 }
 
-PlannedBundle validated(const fs::path& store, corpus::BundleKey key) {
+PlannedBundle validated(const fs::path& store, const corpus::BundleKey& key) {
   PlannedBundle bundle{key, corpus::bundle_dir(store, key), std::nullopt, ""};
   Result<corpus::Manifest> manifest = corpus::validate_bundle(bundle.dir);
   if (manifest.ok()) {

@@ -70,8 +70,8 @@ nlohmann::json bundle_facts(const corpus::Manifest& m) {
   if (p.mxget_version) producer["mxget_version"] = *p.mxget_version;
   if (p.features) producer["features"] = *p.features;
   nlohmann::json seeds = nlohmann::json::object();
-  for (const auto& [name, value] : m.seeds) {
-    std::visit([&seeds, &name](const auto& v) { seeds[name] = v; }, value);
+  for (const auto& seed : m.seeds) {
+    std::visit([&seeds, &seed](const auto& v) { seeds[seed.first] = v; }, seed.second);
   }
   return {{"producer", std::move(producer)},
           {"seeds", std::move(seeds)},
@@ -154,7 +154,7 @@ void compare_outputs(const runners::Answer& answer, const PlannedBundle& bundle,
 Attempt attempt_of(const runners::CheckRun& run, const PlannedBundle& bundle,
                    const ToleranceRules& rules) {
   Attempt attempt;
-  const double wall_ms = static_cast<double>(run.wall.count());
+  const auto wall_ms = static_cast<double>(run.wall.count());
   if (const auto* answer = std::get_if<runners::Answer>(&run.outcome)) {
     attempt.timings.load_ms = answer->timings.load_ms;
     attempt.timings.run_ms = answer->timings.run_ms;
@@ -193,8 +193,9 @@ Attempt attempt_of(const runners::CheckRun& run, const PlannedBundle& bundle,
     attempt.timings.overhead_ms = wall_ms;
   } else if (const auto* timeout = std::get_if<runners::Timeout>(&run.outcome)) {
     attempt.verdict = Verdict::kTimeout;
-    attempt.detail = fmt::format("killed after {} s", timeout->limit.count() / 1000.0) +
-                     stderr_lines(timeout->stderr_tail);
+    attempt.detail =
+        fmt::format("killed after {} s", std::chrono::duration<double>(timeout->limit).count()) +
+        stderr_lines(timeout->stderr_tail);
     attempt.timings.overhead_ms = wall_ms;
   } else if (const auto* garbage = std::get_if<runners::ProtocolError>(&run.outcome)) {
     attempt.verdict = Verdict::kRunFail;

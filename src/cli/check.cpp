@@ -173,8 +173,8 @@ void write_reports(const fs::path& dir, RunResult& result) {
     return;
   }
   // Both files say the same: a failure to write either is in neither, only on the terminal.
-  for (Status written : {write_report_json(dir / "report.json", result),
-                         write_junit_xml(dir / "report.xml", result)}) {
+  for (const Status& written : {write_report_json(dir / "report.json", result),
+                                write_junit_xml(dir / "report.xml", result)}) {
     if (!written.ok()) result.run_errors.push_back(written.error().message());
   }
 }
