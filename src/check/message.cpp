@@ -19,13 +19,16 @@ struct Rule {
   std::string_view needle;
   std::string_view subject;  // a regex whose first group is the subject; empty when none
 };
-constexpr std::array<Rule, 14> kRules{{
+constexpr std::array<Rule, 15> kRules{{
     {MessageKind::kMissingOperator, "is not registered", R"(Operator (\S+) is not registered)"},
     {MessageKind::kOperatorArgument, "Cannot find argument", R"(Cannot find argument '([^']*)')"},
     {MessageKind::kOperatorArgument, "Invalid Parameter format", R"(format for (\w+))"},
     {MessageKind::kMissingOperator, "Failed loading Op", R"(Failed loading Op \S+ of type (\w+))"},
     {MessageKind::kParameterNameMismatch, "is missing in file",
      R"(Parameter '([^']*)' is missing)"},
+    // 2.0 words it "… is missing in 'file: net.params', which contains …"
+    {MessageKind::kParameterNameMismatch,
+     "is missing in 'file: ", R"(Parameter '([^']*)' is missing)"},
     {MessageKind::kParameterNameMismatch, "is not present in ParameterDict",
      R"(Parameter '([^']*)' loaded from)"},
     {MessageKind::kNpShape, "np shape semantics", ""},

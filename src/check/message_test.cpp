@@ -34,6 +34,10 @@ TEST(ClassifyMessage, ParameterNamesThatDoNotMatch) {
                              "'0.bias'. Please make sure source and target networks have the "
                              "same prefix."),
             (MessageClass{MessageKind::kParameterNameMismatch, "conv0_weight"}));
+  EXPECT_EQ(classify_message("AssertionError: Parameter '0.weight' is missing in 'file: "
+                             "lenet.params', which contains parameters: 'conv0_weight', "
+                             "'conv0_bias'. Set allow_missing=True to ignore missing parameters."),
+            (MessageClass{MessageKind::kParameterNameMismatch, "0.weight"}));
   EXPECT_EQ(classify_message("AssertionError: Parameter 'dense0.weight' loaded from file "
                              "'net.params' is not present in ParameterDict, choices are: "
                              "'0.weight'. Set allow_extra=True to ignore."),
