@@ -306,6 +306,32 @@ def test_repeated_runs_that_disagree_are_flaky(tmp_path):
     assert_consistent(result, report, junit)
 
 
+def test_a_candidate_given_by_path_can_be_named_for_the_expectations(tmp_path):
+    store = copy_store(tmp_path, ["1.5.1/lenet/gluon-save-parameters",
+                                  "1.5.1/bn-cnn/gluon-save-parameters"])
+    (store / "expectations.toml").write_text(textwrap.dedent("""\
+        schema = 1
+
+        [[expect]]
+        model = "lenet"
+        candidate = "2.0.*"
+        verdict = "RUN_FAIL"
+        reason = "prints its upgrade notice on stdout"
+        link = "https://example.org/notice"
+        """))
+    python, _ = fake_candidate(tmp_path, {"lenet": "garbage"})
+    result, report, junit = check(tmp_path, "--store", store,
+                                  "--candidate-python", f"2.0.0rc1={python}")
+    assert report["run"]["candidates"] == ["2.0.0rc1"]
+    assert report["run"]["expectations"] == str(store / "expectations.toml")
+    lenet = by_model(report)["lenet"]
+    assert (lenet["candidate"], lenet["verdict"], lenet["raw_verdict"]) == \
+        ("2.0.0rc1", "XFAIL", "RUN_FAIL")
+    assert by_model(report)["bn-cnn"]["verdict"] == "PASS"
+    assert result.returncode == 0
+    assert_consistent(result, report, junit)
+
+
 # ---- runs that cannot be done ---------------------------------------------------------------
 
 

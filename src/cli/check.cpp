@@ -101,6 +101,22 @@ Status executable_file(const fs::path& path, std::string_view what) {
   return Ok{};
 }
 
+// A candidate given by path, as "[NAME=]PATH": the name reports and expectations use (a release
+// candidate named "2.0.0rc1" matches entries for "2.0.*"), the path itself when none is given.
+struct NamedPath {
+  std::string name;
+  fs::path path;
+};
+
+NamedPath named_path(const std::string& text) {
+  const std::size_t equals = text.find('=');
+  if (equals == std::string::npos || equals == 0 ||
+      text.find('/') < equals) {  // a '=' inside a path names nothing
+    return {text, text};
+  }
+  return {text.substr(0, equals), text.substr(equals + 1)};
+}
+
 // The candidates named on the command line, in the order: releases, Pythons, libraries. One
 // that cannot be had is a run error, and the others still run.
 std::vector<Candidate> make_candidates(const CheckArgs& args, const Tools& tools,
@@ -120,28 +136,31 @@ std::vector<Candidate> make_candidates(const CheckArgs& args, const Tools& tools
                                                               " does not name its libmxnet.so"}
                               : capi_setup(env->libmxnet, env->library_path, tools)});
   }
-  for (const std::string& python : args.pythons) {
+  for (const std::string& text : args.pythons) {
+    const auto [name, python] = named_path(text);
     if (Status ok = executable_file(python, "--candidate-python"); !ok.ok()) {
-      run_errors.push_back("candidate " + python + ": " + ok.error().message());
+      run_errors.push_back("candidate " + name + ": " + ok.error().message());
       continue;
     }
     std::optional<fs::path> library = wheel_library(python);
     candidates.push_back(
-        {python, python_setup(python, tools),
+        {name, python_setup(python, tools),
          library ? capi_setup(*library, "", tools)
                  : WorkerSetup{std::nullopt,
                                "no libmxnet.so where a wheel puts it (VENV/lib/python*/"
                                "site-packages/mxnet/); give a source build's library with "
                                "--candidate-lib"}});
   }
-  for (const std::string& library : args.libraries) {
+  for (const std::string& text : args.libraries) {
+    const auto [name, library] = named_path(text);
     std::error_code ec;
     if (!fs::is_regular_file(library, ec)) {
-      run_errors.push_back("candidate " + library + ": --candidate-lib is not a file");
+      run_errors.push_back("candidate " + name + ": " + library.string() +
+                           ": --candidate-lib is not a file");
       continue;
     }
     candidates.push_back(
-        {library,
+        {name,
          {std::nullopt, "a bare libmxnet.so candidate runs the C API load APIs only"},
          capi_setup(library, "", tools)});
   }
@@ -277,10 +296,10 @@ void add_check(CLI::App& app, int& exit_code) {
                     "a release mbcc installs as in `mbcc env` (repeatable; default: 1.9.1, the "
                     "newest stable release)");
   check->add_option("--candidate-python", args->pythons,
-                    "the Python of an environment whose mxnet is the build under test "
-                    "(repeatable)");
+                    "[NAME=]PATH: the Python of an environment whose mxnet is the build under "
+                    "test, named NAME in reports and expectations (default: PATH; repeatable)");
   check->add_option("--candidate-lib", args->libraries,
-                    "a bare libmxnet.so: C API load APIs only (repeatable)");
+                    "[NAME=]PATH: a bare libmxnet.so, C API load APIs only (repeatable)");
   check->add_option("--report-dir", args->report_dir, "where report.json and report.xml go")
       ->capture_default_str();
   check->add_option("--expectations", args->expectations,
