@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <map>
+#include <set>
 #include <span>
 #include <utility>
 
@@ -210,24 +211,67 @@ Attempt attempt_of(const runners::CheckRun& run, const PlannedBundle& bundle,
   return attempt;
 }
 
+// The candidate's tensor for one internal output of the bundle: the one at the same
+// get_internals() position when it belongs to the same node (releases name a node's outputs
+// differently: 1.5's "rnn0_output1" is 2.0's "rnn0_state_output"), else the first unused one
+// of the same name (a load-time upgrade can shift positions).
+class InternalsMatcher {
+ public:
+  explicit InternalsMatcher(std::span<const runners::WrittenTensor> internals) {
+    for (const runners::WrittenTensor& t : internals) {
+      if (t.index) by_index_.emplace(*t.index, &t);
+      by_name_.emplace(t.name, &t);
+    }
+  }
+
+  const runners::WrittenTensor* take(const corpus::InternalEntry& entry) {
+    auto same_place = by_index_.find(entry.index);
+    if (same_place != by_index_.end() && !used_.contains(same_place->second) &&
+        same_place->second->name.starts_with(entry.node)) {
+      return use(same_place->second);
+    }
+    auto [first, last] = by_name_.equal_range(entry.name);
+    for (auto it = first; it != last; ++it) {
+      if (!used_.contains(it->second)) return use(it->second);
+    }
+    return nullptr;
+  }
+
+ private:
+  const runners::WrittenTensor* use(const runners::WrittenTensor* t) {
+    used_.insert(t);
+    return t;
+  }
+
+  std::map<int64_t, const runners::WrittenTensor*> by_index_;
+  std::multimap<std::string, const runners::WrittenTensor*> by_name_;
+  std::set<const runners::WrittenTensor*> used_;
+};
+
 // The earliest internal output of the bundle's graph, in get_internals() order, that the
-// candidate computes out of tolerance. Internals are matched by name, and a name the graph
-// repeats (a block called twice) by its occurrence.
+// candidate computes out of tolerance. `note` says what could not be compared.
 std::optional<DivergingNode> first_divergence(const PlannedBundle& bundle,
                                               std::span<const runners::WrittenTensor> internals,
                                               const ToleranceRules& rules, std::string& note) {
   const corpus::Manifest& m = *bundle.manifest;
-  std::map<std::string, std::vector<const runners::WrittenTensor*>> by_name;
-  for (const runners::WrittenTensor& t : internals) by_name[t.name].push_back(&t);
-  std::map<std::string, std::size_t> used;
+  InternalsMatcher matcher(internals);
   std::size_t compared = 0;
+  std::size_t unmatched = 0;
+  auto unmatched_note = [&unmatched] {
+    return unmatched == 0 ? std::string()
+                          : fmt::format(
+                                "internals: {} earlier internal outputs have no "
+                                "counterpart in the candidate's, so were not compared",
+                                unmatched);
+  };
   for (const corpus::InternalEntry& entry : m.internals.outputs) {
-    auto found = by_name.find(entry.name);
-    std::size_t& occurrence = used[entry.name];
-    if (found == by_name.end() || occurrence >= found->second.size()) continue;
-    const runners::WrittenTensor& actual_file = *found->second[occurrence++];
+    const runners::WrittenTensor* actual_file = matcher.take(entry);
+    if (actual_file == nullptr) {
+      ++unmatched;
+      continue;
+    }
     Result<Tensor> expected = read_npy(bundle.dir / entry.tensor.file);
-    Result<Tensor> actual = read_npy(actual_file.file);
+    Result<Tensor> actual = read_npy(actual_file->file);
     if (!expected.ok() || !actual.ok()) {
       note = "internals: " + (actual.ok() ? expected : actual).error().message();
       return std::nullopt;
@@ -237,6 +281,7 @@ std::optional<DivergingNode> first_divergence(const PlannedBundle& bundle,
         compare(*actual, *expected,
                 tolerance_for(expected->dtype(), m.tolerance, m.model, entry.name, rules));
     if (comparison.outcome != CompareOutcome::kMatch) {
+      note = unmatched_note();
       return DivergingNode{entry.node, entry.op, std::move(comparison)};
     }
   }

@@ -167,6 +167,40 @@ TEST_F(WorkerRunTest, ADriftIsLocalisedToTheFirstNodeOutOfTolerance) {
   EXPECT_NEAR(drift.first_divergence->comparison->stats.abs_error.max, 0.5, 1e-6);
 }
 
+TEST_F(WorkerRunTest, InternalsAreMatchedByPositionThenByName) {
+  // The candidate names the pooling output otherwise (as 2.0 renames RNN outputs) and shifts
+  // every position by one, except the first convolution's, which it only renames: that one has
+  // no counterpart, the pooling one is found by name.
+  nlohmann::json answers = nlohmann::json::parse(std::ifstream(dir_ / "answers.json"));
+  for (nlohmann::json& internal : answers["gluon-imports"]["internals"]) {
+    if (internal["name"] == "lenethybrid_conv0_fwd_output") {
+      internal["name"] = "conv0_renamed";
+    } else {
+      internal["index"] = internal["index"].get<int>() + 1;
+    }
+  }
+  std::ofstream(dir_ / "answers.json") << answers.dump();
+  const RunResult result = run_checks(options_);
+  const CheckResult& drift = find(result, "gluon-imports");
+  ASSERT_TRUE(drift.first_divergence);
+  EXPECT_EQ(drift.first_divergence->node, "lenethybrid_pool0_fwd");
+  EXPECT_NE(drift.detail.find("1 earlier internal outputs have no counterpart"), std::string::npos)
+      << drift.detail;
+
+  // Same position, same node, another name: matched by position.
+  for (nlohmann::json& internal : answers["gluon-imports"]["internals"]) {
+    if (internal["name"] == "conv0_renamed") continue;
+    internal["index"] = internal["index"].get<int>() - 1;
+    if (internal["name"] == "lenethybrid_pool0_fwd_output") {
+      internal["name"] = "lenethybrid_pool0_fwd_state_output";
+    }
+  }
+  std::ofstream(dir_ / "answers.json") << answers.dump();
+  const RunResult renamed = run_checks(options_);
+  ASSERT_TRUE(find(renamed, "gluon-imports").first_divergence);
+  EXPECT_EQ(find(renamed, "gluon-imports").first_divergence->node, "lenethybrid_pool0_fwd");
+}
+
 TEST_F(WorkerRunTest, RepeatedAttemptsThatAgreeKeepTheirVerdict) {
   options_.repeat = 3;
   const RunResult result = run_checks(options_);
