@@ -27,6 +27,9 @@ else:
     items = [("arr_%d" % i, a) for i, a in enumerate(loaded)]
 result = {}
 for name, array in items:
-    result[name] = array.asnumpy()
+    values = array.asnumpy()
+    if values.dtype.names:  # bfloat16 comes back as a structured uint16: keep its bits
+        values = values.view(np.uint16).reshape(array.shape)
+    result[name] = values
 np.savez(out, **result)
 print(json.dumps({"names": [n for n, _ in items], "dtypes": [str(a.dtype) for _, a in items]}))

@@ -104,6 +104,19 @@ def write_dense_v3():
     record("dense_v3.params", "V3", sorted(arrays), reference)
 
 
+def write_bfloat16():
+    """bfloat16 (1.7 and later): the reference keeps its raw bits as uint16."""
+    if VERSION < (1, 7):
+        return
+    legacy_np_off()
+    values = sample("float32", (4, 3), 70)
+    bf16 = np.dtype([("bfloat16", np.uint16)])
+    array = mx.nd.array(values).astype(bf16)
+    bits = array.asnumpy().view(np.uint16).reshape(values.shape)
+    mx.nd.save(os.path.join(OUT, "bfloat16_v2.params"), {"w_bfloat16": array})
+    record("bfloat16_v2.params", "V2", ["w_bfloat16"], {"w_bfloat16": bits})
+
+
 def write_npz():
     """2.0 only: npx.savez writes .npz, npx.save one array as .npy."""
     if not IS_2X:
@@ -123,7 +136,7 @@ def write_npz():
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for step in (write_dense_v2, write_sparse_v2, write_dense_v3, write_npz):
+    for step in (write_dense_v2, write_sparse_v2, write_dense_v3, write_bfloat16, write_npz):
         try:
             step()
         except Exception as e:  # a release that cannot write a kind is data, not a crash
