@@ -349,6 +349,12 @@ def test_a_missing_store_or_candidate_exits_2(tmp_path):
         assert any("no-such-file" in e for e in report["run_errors"])
         assert report["checks"] == []
 
+    # the candidates that can be had still run
+    result, report, _ = check(tmp_path, "--store", store, "--candidate-python", python,
+                              "--candidate-lib", tmp_path / "no-such-file")
+    assert result.returncode == 2
+    assert [(c["candidate"], c["verdict"]) for c in report["checks"]] == [(str(python), "PASS")]
+
 
 def test_a_candidate_python_without_mxnet_exits_2(tmp_path):
     store = copy_store(tmp_path, ["1.5.1/lenet/gluon-save-parameters"])

@@ -19,7 +19,6 @@ namespace mbcc {
 namespace {
 
 namespace fs = std::filesystem;
-using std::chrono::milliseconds;
 
 // How much of a worker's stderr a CRASH or TIMEOUT shows: the report prints the detail whole.
 constexpr std::size_t kStderrLines = 8;

@@ -117,8 +117,8 @@ NamedPath named_path(const std::string& text) {
   return {text.substr(0, equals), text.substr(equals + 1)};
 }
 
-// The candidates named on the command line, in the order: releases, Pythons, libraries. One
-// that cannot be had is a run error, and the others still run.
+// The candidates named on the command line, in the order: releases, Pythons, libraries. Why
+// one cannot be had goes to `run_errors`.
 std::vector<Candidate> make_candidates(const CheckArgs& args, const Tools& tools,
                                        std::vector<std::string>& run_errors) {
   std::vector<Candidate> candidates;
@@ -201,13 +201,14 @@ void write_reports(const fs::path& dir, RunResult& result) {
 // Runs with `work_dir` as the outputs' folder, everything else set up, and returns the result.
 RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
   RunOptions options;
-  RunResult setup;  // run errors found before any check runs
+  std::vector<std::string> setup_errors;  // found before any check runs
   Result<Tools> tools = find_tools();
-  if (!tools.ok()) setup.run_errors.push_back(tools.error().message());
+  if (!tools.ok()) setup_errors.push_back(tools.error().message());
 
   options.store = args.store;
-  if (options.store.empty() && tools.ok())
+  if (options.store.empty() && tools.ok()) {
     options.store = tools->probe_dir.parent_path() / "corpus";
+  }
 
   fs::path expectations_file = args.expectations;
   std::error_code ec;
@@ -219,7 +220,7 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
     if (expectations.ok()) {
       options.expectations = std::move(expectations).value();
     } else {
-      setup.run_errors.push_back(expectations.error().message());
+      setup_errors.push_back(expectations.error().message());
     }
   }
 
@@ -227,19 +228,21 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
   if (rules.ok()) {
     options.tolerance = std::move(rules).value();
   } else {
-    setup.run_errors.push_back(rules.error().message());
+    setup_errors.push_back(rules.error().message());
   }
 
+  // A candidate that cannot be had is a run error, but the others still run.
+  std::vector<std::string> unavailable;
   if (tools.ok()) {
     CheckArgs with_default = args;
     if (args.versions.empty() && args.pythons.empty() && args.libraries.empty()) {
       with_default.versions.emplace_back(kDefaultCandidate);
     }
-    options.candidates = make_candidates(with_default, *tools, setup.run_errors);
+    options.candidates = make_candidates(with_default, *tools, unavailable);
   }
 
   RunResult result;
-  if (setup.run_errors.empty()) {
+  if (setup_errors.empty() && !options.candidates.empty()) {
     options.filters = {{args.producers}, {args.models}, {args.save_apis}, {args.load_apis}};
     options.jobs = args.jobs;
     options.timeout = std::chrono::milliseconds(static_cast<int64_t>(args.timeout_seconds * 1000));
@@ -254,8 +257,9 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
     result.run.finished_at = result.run.started_at;
     result.run.store = options.store.string();
     for (const Candidate& c : options.candidates) result.run.candidates.push_back(c.name);
-    result.run_errors = std::move(setup.run_errors);
   }
+  setup_errors.insert(setup_errors.end(), unavailable.begin(), unavailable.end());
+  result.run_errors.insert(result.run_errors.begin(), setup_errors.begin(), setup_errors.end());
   result.run.mbcc_version = MBCC_VERSION;
   result.run.expectations = expectations_file.string();
   return result;
