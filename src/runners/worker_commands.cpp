@@ -14,9 +14,9 @@ namespace mbcc::runners {
 namespace {
 
 // Variables that would make a venv's python import another installation's modules.
-constexpr std::array<std::string_view, 6> kPythonVariables = {
-    "PYTHONPATH",     "PYTHONHOME",  "PYTHONSTARTUP",
-    "PYTHONUSERBASE", "VIRTUAL_ENV", "__PYVENV_LAUNCHER__"};
+constexpr std::array<std::string_view, 7> kPythonVariables = {
+    "PYTHONPATH",  "PYTHONHOME",          "PYTHONSTARTUP", "PYTHONUSERBASE",
+    "VIRTUAL_ENV", "__PYVENV_LAUNCHER__", "PYTHONSAFEPATH"};
 
 // This process's environment without the variables named in `drop`.
 std::vector<std::string> inherited(std::span<const std::string_view> drop) {
@@ -36,6 +36,9 @@ WorkerCommand python_worker_command(const std::filesystem::path& python,
   WorkerCommand command{"python", {python.string(), "-m", "mbcc_probe.worker"}, {}};
   command.env = inherited(kPythonVariables);
   command.env.push_back("PYTHONPATH=" + probe_parent.string());
+  // `-m` would put the working folder first on sys.path, where a stray grp.py or json.py
+  // breaks every release's import; Python 3.11 leaves it out with this (older ones ignore it).
+  command.env.emplace_back("PYTHONSAFEPATH=1");
   return command;
 }
 

@@ -28,6 +28,7 @@ TEST(WorkerCommands, PythonWorkerSeesOnlyTheProbe) {
             (std::vector<std::string>{"/envs/1.9.1/bin/python", "-m", "mbcc_probe.worker"}));
   EXPECT_EQ(values_of(command, "PYTHONPATH"), std::vector<std::string>{"/src/mbcc/python"});
   EXPECT_TRUE(values_of(command, "PYTHONHOME").empty());
+  EXPECT_EQ(values_of(command, "PYTHONSAFEPATH"), std::vector<std::string>{"1"});
 }
 
 TEST(WorkerCommands, CapiWorkerGetsTheLibraryPathFirst) {
