@@ -1,0 +1,38 @@
+"""The whole shipped corpus against the newest 1.x release and against 2.0: the verdict of every
+check is committed in corpus/expected/<candidate>.tsv, so any change in what a release does with
+any bundle (or in how mbcc judges it) shows up as a diff here.
+
+To record a deliberate change: MBCC_UPDATE_EXPECTED=1 pytest python/tests/test_corpus_verdicts.py
+"""
+import json
+import os
+
+import pytest
+
+from conftest import SOURCE_DIR, mxnet_python, run_mbcc
+
+EXPECTED = SOURCE_DIR / "corpus" / "expected"
+
+
+def verdict_lines(report):
+    checks = json.loads(report.read_text())["checks"]
+    rows = {f"{c['producer']}\t{c['model']}\t{c['save_api']}\t{c['load_api']}\t{c['verdict']}"
+            for c in checks}
+    return sorted(rows)
+
+
+@pytest.mark.parametrize("candidate", ["1.9.1", "2.0.0b1"])
+def test_every_check_of_the_corpus_has_its_committed_verdict(candidate, tmp_path):
+    mxnet_python(candidate)  # installed through mbcc env, as a user's run would
+    result = run_mbcc("check", "--candidate", candidate, "--report-dir", tmp_path, check=False)
+    assert result.returncode == 0, f"exit {result.returncode}:\n{result.stdout[-4000:]}"
+    got = verdict_lines(tmp_path / "report.json")
+    expected_file = EXPECTED / f"{candidate}.tsv"
+    if os.environ.get("MBCC_UPDATE_EXPECTED") == "1":
+        expected_file.write_text("\n".join(got) + "\n")
+    expected = expected_file.read_text().splitlines()
+    missing = sorted(set(expected) - set(got))
+    extra = sorted(set(got) - set(expected))
+    assert not missing and not extra, (
+        f"{candidate}: {len(missing)} committed verdicts not seen, {len(extra)} new ones\n"
+        f"committed, not seen: {missing[:20]}\nseen, not committed: {extra[:20]}")
