@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "formats/byte_reader.hpp"
+#include "formats/reader_error_expect.hpp"
 
 namespace mbcc {
 namespace {
@@ -101,23 +102,9 @@ void expect_same(const NDArrayList& actual, const NDArrayList& expected) {
   }
 }
 
-// The offset an error points at, from its "byte N" location.
-std::size_t error_offset(const Error& error) {
-  EXPECT_TRUE(error.location.starts_with("byte ")) << error.message();
-  return error.location.starts_with("byte ") ? std::stoull(error.location.substr(5)) : SIZE_MAX;
-}
-
 void expect_error(const Result<NDArrayList>& result, std::string_view field, std::size_t offset,
                   std::string_view found = {}) {
-  ASSERT_FALSE(result.ok()) << "expected an error at " << field;
-  const Error& e = result.error();
-  EXPECT_EQ(e.source, kSource);
-  EXPECT_EQ(e.field, field) << e.message();
-  EXPECT_EQ(error_offset(e), offset) << e.message();
-  if (!found.empty()) {
-    EXPECT_EQ(e.found, found) << e.message();
-  }
-  EXPECT_FALSE(e.allowed.empty()) << e.message();
+  expect_reader_error(result, kSource, field, offset, found);
 }
 
 template <class T>
