@@ -3,11 +3,11 @@ through one save API. Each save API is one function ``save_<api>(case, model_dir
 ``Saved``; it raises ``Skip`` when the API does not exist on this release or the model cannot
 go through it (the reason is data for the report)."""
 
-import contextlib
 import os
 from collections import namedtuple
 
 from . import catalog, weights, zoo
+from .loaders import _cwd
 
 Saved = namedtuple("Saved", "files writer symbol_file params_file")
 # files: [(path relative to the bundle, role)]; symbol_file/params_file: absolute paths of the
@@ -152,16 +152,6 @@ class Case(object):
         arg = {n: params[n].data() for n in sym.list_arguments() if n != "data"}
         aux = {n: params[n].data() for n in sym.list_auxiliary_states()}
         return sym, arg, aux
-
-
-@contextlib.contextmanager
-def _cwd(path):
-    old = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
 
 
 def _precheck(case, api):
