@@ -434,6 +434,9 @@ class S3Store final : public Store {
       auto size = static_cast<curl_off_t>(job.body_file.empty() ? job.body.size() : job.body_size);
       curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, size);
     } else if (job.method == "POST") {
+      // curl's default form type would have servers parse the XML body as a form.
+      job.headers = curl_slist_append(job.headers, "Content-Type: application/xml");
+      curl_easy_setopt(h, CURLOPT_HTTPHEADER, job.headers);
       curl_easy_setopt(h, CURLOPT_POST, 1L);
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, job.body.c_str());
       curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(job.body.size()));
@@ -470,6 +473,8 @@ class S3Store final : public Store {
     close_files(job);
     std::string cause;
     bool retry = false;
+    // Bytes written to a destination count even when the attempt fails: they are resumed from.
+    if (!job.out_file.empty() && job.success() && !job.done) stats.bytes += job.received;
     if (job.too_large) {
       job.error = job_error(job, job.out_file.empty()
                                      ? "the object is larger than the " + std::to_string(job.max_body) + " bytes allowed"
@@ -509,7 +514,7 @@ class S3Store final : public Store {
         retry = body.code == "InternalError" || body.code == "SlowDown";
       } else {
         job.done = true;
-        stats.bytes += job.received;
+        if (job.out_file.empty()) stats.bytes += job.received;
         stats.objects += 1;
         return false;
       }
