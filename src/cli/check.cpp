@@ -17,6 +17,7 @@
 #include "check/check_result.hpp"
 #include "check/expectations.hpp"
 #include "check/run.hpp"
+#include "cli/check.hpp"
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
 #include "cli/stores.hpp"
@@ -37,27 +38,6 @@ namespace fs = std::filesystem;
 // predict API, so most of the corpus would be UNSUPPORTED there rather than checked.
 constexpr std::string_view kDefaultCandidate = "1.9.1";
 
-struct CheckArgs {
-  std::string store;  // empty: the corpus shipped beside mbcc_probe
-  std::vector<std::string> versions;
-  std::vector<std::string> pythons;
-  std::vector<std::string> libraries;
-  std::string report_dir = "mbcc-report";
-  std::string expectations;  // empty: STORE/expectations.toml when there is one
-  int jobs = 2;
-  double timeout_seconds = 300;
-  int repeat = 1;
-  std::optional<double> rtol;
-  std::optional<double> atol;
-  std::vector<std::string> tolerances;
-  std::vector<std::string> producers;
-  std::vector<std::string> models;
-  std::vector<std::string> save_apis;
-  std::vector<std::string> load_apis;
-  bool keep_outputs = false;
-  std::string shard;  // "I/N"; empty: the whole store
-  StoreArgs store_args;
-};
 
 // What the candidates need from mbcc itself: its Python probe and its C API worker.
 struct Tools {
@@ -295,6 +275,8 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
   return result;
 }
 
+}  // namespace
+
 int run_check(const CheckArgs& args) {
   std::string pattern = (fs::temp_directory_path() / "mbcc-check-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
@@ -323,53 +305,57 @@ int run_check(const CheckArgs& args) {
   return exit_code(result);
 }
 
-}  // namespace
+void add_check_options(CLI::App& command, CheckArgs& args) {
+  CLI::App* check = &command;
+  CheckArgs* const a = &args;  // one spelling for every option below
+  check->add_option("--store", a->store,
+                    "a folder or s3://bucket/prefix (default: the corpus shipped with mbcc)");
+  check->add_option("--shard", a->shard,
+                    "I/N: check only the I-th of N disjoint parts of the store, for CI workers "
+                    "that split a run (join their reports with `mbcc report merge`)");
+  add_store_options(*check, a->store_args);
+  check->add_option("--candidate", a->versions,
+                    "a release mbcc installs as in `mbcc env` (repeatable; default: 1.9.1, the "
+                    "newest stable release)");
+  check->add_option("--candidate-python", a->pythons,
+                    "[NAME=]PATH: the Python of an environment whose mxnet is the build under "
+                    "test, named NAME in reports and expectations (default: PATH; repeatable)");
+  check->add_option("--candidate-lib", a->libraries,
+                    "[NAME=]PATH: a bare libmxnet.so, C API load APIs only (repeatable)");
+  check->add_option("--report-dir", a->report_dir, "where report.json and report.xml go")
+      ->capture_default_str();
+  check->add_option("--expectations", a->expectations,
+                    "the known breaks (default: STORE/expectations.toml when there is one)");
+  check->add_option("-j,--jobs", a->jobs, "worker processes per candidate and worker kind")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  check->add_option("--timeout", a->timeout_seconds, "seconds one check may take")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  check->add_option("--repeat", a->repeat, "runs of each check; runs that disagree are FLAKY")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  check->add_option("--rtol", a->rtol, "relative tolerance of every floating output")
+      ->check(CLI::NonNegativeNumber);
+  check->add_option("--atol", a->atol, "absolute tolerance of every floating output")
+      ->check(CLI::NonNegativeNumber);
+  check->add_option("--tolerance", a->tolerances,
+                    "MODEL/OUTPUT glob with its tolerance, e.g. 'lstm/*:rtol=1e-4,atol=1e-6' "
+                    "(repeatable, the later winning; over --rtol/--atol and the manifest)");
+  check->add_option("--producer", a->producers, "only producers matching this glob");
+  check->add_option("--model", a->models, "only models matching this glob");
+  check->add_option("--save-api", a->save_apis, "only save APIs matching this glob");
+  check->add_option("--load-api", a->load_apis, "only load APIs matching this glob");
+  check->add_flag("--keep-outputs", a->keep_outputs,
+                  "keep the candidates' outputs (the folder is printed)");
+}
 
 void add_check(CLI::App& app, int& exit_code) {
   auto* check = app.add_subcommand(
       "check",
       "Check that the bundles of a store load and compute the same outputs on each candidate");
   auto args = std::make_shared<CheckArgs>();
-  check->add_option("--store", args->store,
-                    "a folder or s3://bucket/prefix (default: the corpus shipped with mbcc)");
-  check->add_option("--shard", args->shard,
-                    "I/N: check only the I-th of N disjoint parts of the store, for CI workers "
-                    "that split a run (join their reports with `mbcc report merge`)");
-  add_store_options(*check, args->store_args);
-  check->add_option("--candidate", args->versions,
-                    "a release mbcc installs as in `mbcc env` (repeatable; default: 1.9.1, the "
-                    "newest stable release)");
-  check->add_option("--candidate-python", args->pythons,
-                    "[NAME=]PATH: the Python of an environment whose mxnet is the build under "
-                    "test, named NAME in reports and expectations (default: PATH; repeatable)");
-  check->add_option("--candidate-lib", args->libraries,
-                    "[NAME=]PATH: a bare libmxnet.so, C API load APIs only (repeatable)");
-  check->add_option("--report-dir", args->report_dir, "where report.json and report.xml go")
-      ->capture_default_str();
-  check->add_option("--expectations", args->expectations,
-                    "the known breaks (default: STORE/expectations.toml when there is one)");
-  check->add_option("-j,--jobs", args->jobs, "worker processes per candidate and worker kind")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  check->add_option("--timeout", args->timeout_seconds, "seconds one check may take")
-      ->check(CLI::Range(0.1, 86400.0))
-      ->capture_default_str();
-  check->add_option("--repeat", args->repeat, "runs of each check; runs that disagree are FLAKY")
-      ->check(CLI::Range(1, 100))
-      ->capture_default_str();
-  check->add_option("--rtol", args->rtol, "relative tolerance of every floating output")
-      ->check(CLI::NonNegativeNumber);
-  check->add_option("--atol", args->atol, "absolute tolerance of every floating output")
-      ->check(CLI::NonNegativeNumber);
-  check->add_option("--tolerance", args->tolerances,
-                    "MODEL/OUTPUT glob with its tolerance, e.g. 'lstm/*:rtol=1e-4,atol=1e-6' "
-                    "(repeatable, the later winning; over --rtol/--atol and the manifest)");
-  check->add_option("--producer", args->producers, "only producers matching this glob");
-  check->add_option("--model", args->models, "only models matching this glob");
-  check->add_option("--save-api", args->save_apis, "only save APIs matching this glob");
-  check->add_option("--load-api", args->load_apis, "only load APIs matching this glob");
-  check->add_flag("--keep-outputs", args->keep_outputs,
-                  "keep the candidates' outputs (the folder is printed)");
+  add_check_options(*check, *args);
   check->callback([args, &exit_code] { exit_code = run_check(*args); });
 }
 
