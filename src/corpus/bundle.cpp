@@ -152,6 +152,14 @@ Status check_no_unlisted(const fs::path& dir, const Manifest& manifest) {
 }  // namespace
 
 Result<Manifest> validate_bundle(const fs::path& dir) {
+  std::error_code marker_ec;
+  if (fs::exists(dir / kUnconvertedName, marker_ec)) {
+    Result<FileBytes> reason = read_file(dir / kUnconvertedName);
+    if (!reason.ok()) return reason.error();
+    std::string text(as_text(*reason));
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    return Error::plain("not converted from the store's layout", text);
+  }
   Result<Manifest> manifest = read_manifest(dir / kManifestName);
   if (!manifest.ok()) return manifest.error();
   MBCC_TRY(check_no_unlisted(dir, *manifest));

@@ -13,7 +13,8 @@
 namespace mbcc::corpus {
 
 // Validates the bundle in `dir` and returns its manifest. The error names the file and what is
-// wrong with it (field "sha256", "size", "files", or the reader's own field and location).
+// wrong with it (field "sha256", "size", "files", or the reader's own field and location). A
+// folder holding kUnconvertedName fails with the reason it gives.
 Result<Manifest> validate_bundle(const std::filesystem::path& dir);
 
 // Whether two manifests describe the same files (paths, roles, sizes, sha256): a bundle made

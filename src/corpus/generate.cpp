@@ -37,15 +37,6 @@ constexpr std::string_view kWorkPrefix = ".tmp-generate-";
 constexpr std::string_view kProbeMetaName = "probe.json";
 constexpr std::size_t kStderrTailLines = 8;
 
-std::string utc_now() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&now, &tm);
-  std::array<char, 32> text{};
-  std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text.data();
-}
-
 std::span<const std::byte> as_bytes(std::string_view text) {
   return {reinterpret_cast<const std::byte*>(text.data()), text.size()};
 }
@@ -252,7 +243,7 @@ Result<Manifest> manifest_from_probe(const fs::path& dir, const envs::Env& env,
   detail::read_producer_facts(meta["producer"], m.producer);
   m.producer.version = env.release;
   m.producer.requirement = env.requirement;
-  m.producer.created = utc_now();
+  m.producer.created = detail::utc_now();
   if (!reader.failed() && m.producer.mxnet_version != env.mxnet_version) {
     meta["producer"]["mxnet_version"].fail(m.producer.mxnet_version,
                                            env.mxnet_version + " (the environment's mxnet)");
@@ -540,4 +531,16 @@ Result<fs::path> find_probe_dir() {
   return Error::plain("mbcc_probe", "not found in " + places + "; set MBCC_PYTHON_DIR");
 }
 
+namespace detail {
+
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  std::array<char, 32> text{};
+  std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text.data();
+}
+
+}  // namespace detail
 }  // namespace mbcc::corpus

@@ -26,6 +26,9 @@ std::vector<SelfCheck> read_self_checks(const JsonValue& value);
 // The "seeds" object: numbers, or strings saying how a stream was derived.
 std::map<std::string, SeedValue> read_seeds(const JsonValue& value);
 
+// Now, as a manifest's "created": "YYYY-MM-DDTHH:MM:SSZ".
+std::string utc_now();
+
 // A bundle-relative path: '/'-separated, no empty, "." or ".." part, not absolute.
 bool is_bundle_path(std::string_view path);
 

@@ -66,7 +66,10 @@ Result<std::vector<BundleKey>> list_bundles(const fs::path& store) {
       if (!apis.ok()) return apis.error();
       for (const std::string& api : *apis) {
         BundleKey key{producer, model, api};
-        if (fs::exists(bundle_dir(store, key) / kManifestName, ec)) keys.push_back(std::move(key));
+        const fs::path dir = bundle_dir(store, key);
+        if (fs::exists(dir / kManifestName, ec) || fs::exists(dir / kUnconvertedName, ec)) {
+          keys.push_back(std::move(key));
+        }
       }
     }
   }

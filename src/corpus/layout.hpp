@@ -17,6 +17,10 @@ namespace mbcc::corpus {
 inline constexpr std::string_view kLayoutDir = "v1";
 inline constexpr std::string_view kManifestName = "manifest.json";
 inline constexpr std::string_view kGenerationLogName = "generation-log.json";
+// In a bundle folder instead of a manifest: a bundle of another layout that could not be
+// converted (corpus/original_layout.hpp), with the reason as its text. It is a bundle, and a
+// corrupt one.
+inline constexpr std::string_view kUnconvertedName = "unconverted.txt";
 
 // Names one bundle in a store.
 struct BundleKey {
@@ -34,7 +38,8 @@ Status check_layout_name(std::string_view name, std::string_view what);
 std::filesystem::path release_dir(const std::filesystem::path& store, std::string_view producer);
 std::filesystem::path bundle_dir(const std::filesystem::path& store, const BundleKey& key);
 
-// Every bundle of the store (a folder at bundle depth that holds a manifest), sorted. A store
+// Every bundle of the store (a folder at bundle depth that holds a manifest, or
+// kUnconvertedName), sorted. A store
 // without a v1 folder has none.
 Result<std::vector<BundleKey>> list_bundles(const std::filesystem::path& store);
 
