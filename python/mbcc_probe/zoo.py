@@ -74,21 +74,25 @@ def T(name, shape, high):
 
 
 MODELS = []
+# The networks of the original MXNet nightly checker, for bundles converted from its bucket
+# layout (mbcc check --store-layout original). Never generated: they are only loaded.
+ORIGINAL_MODELS = []
 
 
-def model(name, kind, covers, targets, inputs, tolerance=None, hybrid=True):
+def model(name, kind, covers, targets, inputs, tolerance=None, hybrid=True, registry=MODELS):
     def deco(fn):
-        MODELS.append(ModelSpec(name, kind, covers, targets, inputs, fn, tolerance, hybrid))
+        registry.append(ModelSpec(name, kind, covers, targets, inputs, fn, tolerance, hybrid))
         return fn
 
     return deco
 
 
 def get(name):
-    for m in MODELS:
+    for m in MODELS + ORIGINAL_MODELS:
         if m.name == name:
             return m
-    raise KeyError("unknown model %r (known: %s)" % (name, ", ".join(m.name for m in MODELS)))
+    known = ", ".join(m.name for m in MODELS + ORIGINAL_MODELS)
+    raise KeyError("unknown model %r (known: %s)" % (name, known))
 
 
 def _seq(rt, spec, children, hybrid=True):
@@ -339,6 +343,93 @@ def build_bn_eps_axis(rt, spec):
 def build_embedding_dense(rt, spec):
     nn = rt.nn
     return _seq(rt, spec, lambda: [nn.Embedding(30, 6), nn.Dense(4)])
+
+
+# ---- the original nightly checker's networks -------------------------------------------------
+# Same layers, in the same order, as its Net, HybridNet and SimpleLSTMModel, so that the names
+# its files hold match: save_params strips the top-level prefix (children are conv0_, dense0_,
+# ... in creation order), save_parameters uses structural names (model.0.weight), and export's
+# symbol carries its own names.
+
+
+def _orig_lenet(rt, spec, base):
+    """The original Net (base rt.Block) or HybridNet (base rt.HybridBlock)."""
+    nn = rt.nn
+
+    class Net(base):
+        def __init__(self):
+            super(Net, self).__init__(prefix=spec.prefix)
+            with rt.scope(self):
+                self.conv1 = nn.Conv2D(20, kernel_size=(5, 5))
+                self.pool1 = nn.MaxPool2D(pool_size=(2, 2), strides=(2, 2))
+                self.conv2 = nn.Conv2D(50, kernel_size=(5, 5))
+                self.pool2 = nn.MaxPool2D(pool_size=(2, 2), strides=(2, 2))
+                self.fc1 = nn.Dense(500)
+                self.fc2 = nn.Dense(2)
+
+        def compute(self, ops, x):
+            x = self.pool1(ops.tanh(self.conv1(x)))
+            x = self.pool2(ops.tanh(self.conv2(x)))
+            x = x.reshape((0, -1))
+            x = ops.tanh(self.fc1(x))
+            return ops.tanh(self.fc2(x))
+
+    return Net()
+
+
+@model(
+    "orig-lenet",
+    "gluon",
+    "the original checker's LeNet (gluon.Block Net): conv 20/50 5x5, max pool, dense 500/2, tanh",
+    ["MBCC lenet_gluon_save_params_api"],
+    [F("data", (20, 1, 30, 30))],
+    hybrid=False,
+    registry=ORIGINAL_MODELS,
+)
+def build_orig_lenet(rt, spec):
+    return _orig_lenet(rt, spec, rt.Block)
+
+
+@model(
+    "orig-lenet-hybrid",
+    "gluon",
+    "the original checker's HybridNet: the same LeNet as a HybridBlock, exported",
+    ["MBCC lenet_gluon_hybrid_export_api"],
+    [F("data", (20, 1, 30, 30))],
+    registry=ORIGINAL_MODELS,
+)
+def build_orig_lenet_hybrid(rt, spec):
+    return _orig_lenet(rt, spec, rt.HybridBlock)
+
+
+@model(
+    "orig-lstm",
+    "gluon",
+    "the original checker's SimpleLSTMModel: Embedding(30, 10), LSTM(20), Dense(100), "
+    "Dropout(0.5), Dense(2, tanh) in a Sequential named model",
+    ["MBCC lstm_gluon_save_parameters_api"],
+    [F("data", (10, 30))],
+    tolerance={"rtol": 1e-4, "atol": 1e-5},
+    hybrid=False,
+    registry=ORIGINAL_MODELS,
+)
+def build_orig_lstm(rt, spec):
+    nn, rnn = rt.nn, rt.rnn
+
+    class SimpleLSTMModel(rt.Block):
+        def __init__(self):
+            super(SimpleLSTMModel, self).__init__(prefix=spec.prefix)
+            with rt.scope(self):
+                self.model = rt.sequential("", hybrid=False)
+                with rt.scope(self.model):
+                    for layer in (nn.Embedding(30, 10), rnn.LSTM(20), nn.Dense(100),
+                                  nn.Dropout(0.5), nn.Dense(2, flatten=True, activation="tanh")):
+                        self.model.add(layer)
+
+        def compute(self, ops, x):
+            return self.model(x)
+
+    return SimpleLSTMModel()
 
 
 def build(rt, spec):

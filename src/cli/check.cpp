@@ -203,10 +203,16 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
   if (options.store.empty() && tools.ok()) {
     options.store = tools->probe_dir.parent_path() / "corpus";
   }
-  if (store::is_s3_url(args.store) && setup_errors.empty()) {
+  const bool original = args.store_layout == "original";
+  if (original && args.store.empty()) {
+    setup_errors.push_back("--store-layout original: name the store (a folder or s3://…) with --store");
+  }
+  if ((store::is_s3_url(args.store) || original) && setup_errors.empty()) {
     // Checked from a local view of the bundles this run keeps; the shard is applied once, here.
     options.store = work_dir / "store";
-    Status pulled = pull_for_check(args.store, args.store_args, options.filters, options.store);
+    Status pulled =
+        original ? pull_original_for_check(args.store, args.store_args, options.filters, options.store)
+                 : pull_for_check(args.store, args.store_args, options.filters, options.store);
     if (!pulled.ok()) setup_errors.push_back(pulled.error().message());
     options.filters.shard = {};
   }
@@ -313,6 +319,11 @@ void add_check_options(CLI::App& command, CheckArgs& args) {
   check->add_option("--shard", a->shard,
                     "I/N: check only the I-th of N disjoint parts of the store, for CI workers "
                     "that split a run (join their reports with `mbcc report merge`)");
+  check->add_option("--store-layout", a->store_layout,
+                    "v1 (mbcc's bundles) or original (the MXNet nightly bucket's "
+                    "<version>/<model_name>/ folders, read-only and converted into bundles)")
+      ->check(CLI::IsMember({"v1", "original"}))
+      ->capture_default_str();
   add_store_options(*check, a->store_args);
   check->add_option("--candidate", a->versions,
                     "a release mbcc installs as in `mbcc env` (repeatable; default: 1.9.1, the "

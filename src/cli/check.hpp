@@ -13,6 +13,7 @@ namespace mbcc::cli {
 
 struct CheckArgs {
   std::string store;  // empty: the corpus shipped beside mbcc_probe
+  std::string store_layout = "v1";  // or "original": the MXNet nightly bucket, read-only
   std::vector<std::string> versions;
   std::vector<std::string> pythons;
   std::vector<std::string> libraries;

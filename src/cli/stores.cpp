@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "corpus/original_layout.hpp"
 #include "corpus/pull.hpp"
 #include "store/cache.hpp"
 
@@ -71,6 +72,35 @@ Status pull_for_check(const std::string& url, const StoreArgs& args, const Filte
              url, pulled->bundles.size(), pulled->downloaded.objects,
              format_bytes(pulled->downloaded.bytes), pulled->cache_hits,
              format_bytes(pulled->manifest_bytes));
+  return Ok{};
+}
+
+Status pull_original_for_check(const std::string& url, const StoreArgs& args,
+                               const Filters& filters, const fs::path& view) {
+  ProgressLine progress;
+  auto source = open_store(url, args, progress);
+  if (!source) return source.error();
+  auto listed = corpus::list_original_layout(**source);
+  if (!listed) return listed.error();
+  for (const std::string& skipped : listed->skipped) {
+    fmt::print(stderr, "{}: skipped {}\n", url, skipped);
+  }
+  std::vector<corpus::BundleKey> keys;
+  for (const corpus::OriginalFolder& folder : listed->folders) keys.push_back(folder.key);
+  const std::vector<corpus::BundleKey> kept = select_bundles(keys, filters);
+  std::vector<corpus::OriginalFolder> wanted;
+  for (const corpus::OriginalFolder& folder : listed->folders) {
+    if (std::binary_search(kept.begin(), kept.end(), folder.key)) wanted.push_back(folder);
+  }
+  auto pulled = corpus::pull_original_layout(**source, wanted, view);
+  progress.clear();
+  if (!pulled) return pulled.error();
+  for (const std::string& unconverted : pulled->unconverted) {
+    fmt::print(stderr, "{}: cannot convert {}\n", url, unconverted);
+  }
+  fmt::print(stderr, "{} (original layout): {} bundles; {} files downloaded ({})\n", url,
+             pulled->bundles.size(), pulled->downloaded.objects,
+             format_bytes(pulled->downloaded.bytes));
   return Ok{};
 }
 
