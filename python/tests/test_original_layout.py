@@ -104,3 +104,11 @@ def test_a_truncated_inference_file_is_artifact_corrupt_naming_it(original_store
     assert str(damaged) in corrupt[0]["detail"], corrupt[0]["detail"]
     assert "cannot convert 1.9.1/orig-lstm/gluon-save-parameters" in result.stderr
     assert all(c["verdict"] == "PASS" for c in report["checks"] if c not in corrupt)
+
+
+def test_the_original_layout_needs_a_store_named(tmp_path):
+    result = subprocess.run([mbcc_bin(), "check", "--store-layout", "original", "--candidate",
+                             "1.9.1", "--report-dir", str(tmp_path / "report")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--store-layout original: name the store" in result.stdout + result.stderr

@@ -174,10 +174,8 @@ Result<Golden> read_golden(const fs::path& path, const std::string& source, std:
     e.allowed = "a dense array";
     return e;
   }
-  Golden golden{std::move(name), std::move(kind), std::move(file), serialize_npy(record.values),
-                Tensor()};
-  golden.tensor = record.values;
-  return golden;
+  return Golden{std::move(name), std::move(kind), std::move(file), serialize_npy(record.values),
+                record.values};
 }
 
 // Writes `bytes` at `dir`/`path` and returns its manifest entry.
@@ -230,29 +228,39 @@ std::string probe_json(const Manifest& m, const std::vector<BundleFile>& model_f
   return probe.dump(1) + "\n";
 }
 
-// Writes the bundle of one folder whose files are downloaded: model files already in `dir`,
-// -data and -inference in `staged`. An error here is the folder's content.
-Result<Manifest> convert(const OriginalModel& model, const OriginalFolder& folder,
-                         const FolderFiles& files, const fs::path& dir, const fs::path& staged,
-                         const std::string& where, const std::string& created) {
-  const std::string name(model.folder);
+struct Goldens {
   std::vector<Golden> inputs, outputs;
-  Result<Golden> data = read_golden(staged / (name + "-data"), where + name + "-data", "data",
-                                    "data", "float", "data/input_0.npy");
-  if (!data.ok()) return data.error();
-  inputs.push_back(std::move(data).value());
-  if (model.labels) {
-    Result<Golden> labels = read_golden(staged / (name + "-data"), where + name + "-data",
-                                        "labels", "softmax_label", "label", "data/input_1.npy");
-    if (!labels.ok()) return labels.error();
-    inputs.push_back(std::move(labels).value());
-  }
-  Result<Golden> inference = read_golden(staged / (name + "-inference"),
-                                         where + name + "-inference", "inference", "output_0",
-                                         "", "data/output_0.npy");
-  if (!inference.ok()) return inference.error();
-  outputs.push_back(std::move(inference).value());
+};
 
+// The golden arrays of one folder, from its downloaded -data and -inference in `staged`. An
+// error is the folder's content.
+Result<Goldens> read_goldens(const OriginalModel& model, const fs::path& staged,
+                             const std::string& where) {
+  const std::string data = std::string(model.folder) + "-data";
+  const std::string inference = std::string(model.folder) + "-inference";
+  Goldens goldens;
+  Result<Golden> input =
+      read_golden(staged / data, where + data, "data", "data", "float", "data/input_0.npy");
+  if (!input.ok()) return input.error();
+  goldens.inputs.push_back(std::move(input).value());
+  if (model.labels) {
+    Result<Golden> labels = read_golden(staged / data, where + data, "labels", "softmax_label",
+                                        "label", "data/input_1.npy");
+    if (!labels.ok()) return labels.error();
+    goldens.inputs.push_back(std::move(labels).value());
+  }
+  Result<Golden> output = read_golden(staged / inference, where + inference, "inference",
+                                      "output_0", "", "data/output_0.npy");
+  if (!output.ok()) return output.error();
+  goldens.outputs.push_back(std::move(output).value());
+  return goldens;
+}
+
+// Writes the bundle of one folder into `dir`, where its model files already are. An error is
+// the view's.
+Status write_bundle(const OriginalModel& model, const OriginalFolder& folder,
+                    const FolderFiles& files, const Goldens& goldens, const fs::path& dir,
+                    const std::string& where, const std::string& created) {
   Manifest m;
   m.model = std::string(model.model);
   m.save_api = std::string(model.save_api);
@@ -286,15 +294,18 @@ Result<Manifest> convert(const OriginalModel& model, const OriginalFolder& folde
   std::sort(model_files.begin(), model_files.end(), [](const BundleFile& a, const BundleFile& b) {
     return (a.role == FileRole::kSymbol) > (b.role == FileRole::kSymbol);
   });
-  for (std::vector<Golden>* goldens : {&inputs, &outputs}) {
-    for (const Golden& g : *goldens) {
-      Result<BundleFile> written =
-          put_file(dir, g.file, goldens == &inputs ? FileRole::kInput : FileRole::kOutput, g.bytes);
-      if (!written.ok()) return written.error();
-      m.files.push_back(*written);
-      (goldens == &inputs ? m.inputs : m.outputs).push_back(entry_of(g));
-      if (goldens == &inputs) m.import_input_names.push_back(g.name);
-    }
+  for (const Golden& g : goldens.inputs) {
+    Result<BundleFile> written = put_file(dir, g.file, FileRole::kInput, g.bytes);
+    if (!written.ok()) return written.error();
+    m.files.push_back(*written);
+    m.inputs.push_back(entry_of(g));
+    m.import_input_names.push_back(g.name);
+  }
+  for (const Golden& g : goldens.outputs) {
+    Result<BundleFile> written = put_file(dir, g.file, FileRole::kOutput, g.bytes);
+    if (!written.ok()) return written.error();
+    m.files.push_back(*written);
+    m.outputs.push_back(entry_of(g));
   }
   Result<BundleFile> probe = put_file(dir, "probe.json", FileRole::kProbe,
                                       as_bytes(probe_json(m, model_files)));
@@ -302,9 +313,7 @@ Result<Manifest> convert(const OriginalModel& model, const OriginalFolder& folde
   m.files.push_back(*probe);
   std::sort(m.files.begin(), m.files.end(),
             [](const BundleFile& a, const BundleFile& b) { return a.path < b.path; });
-  const std::string text = write_manifest(m);
-  MBCC_TRY(write_file_atomic(dir / kManifestName, as_bytes(text)));
-  return m;
+  return write_file_atomic(dir / kManifestName, as_bytes(write_manifest(m)));
 }
 
 // Replaces whatever `dir` holds with kUnconvertedName saying `reason`.
@@ -394,12 +403,16 @@ Result<OriginalPull> pull_original_layout(store::Store& store,
   for (std::size_t i = 0; i < folders.size(); ++i) {
     const OriginalFolder& folder = folders[i];
     const fs::path dir = bundle_dir(view, folder.key);
+    const OriginalModel& model = *find_model(split_key(folder.folder)[1]);
+    const std::string where = store_name(store, folder.folder);
     std::string reason = problems[i];
     if (reason.empty()) {
-      Result<Manifest> made = convert(*find_model(split_key(folder.folder)[1]), folder,
-                                      classified[i], dir, staging / folder.folder,
-                                      store_name(store, folder.folder), created);
-      if (!made.ok()) reason = made.error().message();
+      Result<Goldens> goldens = read_goldens(model, staging / folder.folder, where);
+      if (goldens.ok()) {
+        MBCC_TRY(write_bundle(model, folder, classified[i], *goldens, dir, where, created));
+      } else {
+        reason = goldens.error().message();
+      }
     }
     if (!reason.empty()) {
       MBCC_TRY(write_unconverted(dir, reason));
