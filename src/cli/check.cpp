@@ -206,7 +206,7 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
   if (store::is_s3_url(args.store) && setup_errors.empty()) {
     // Checked from a local view of the bundles this run keeps; the shard is applied once, here.
     options.store = work_dir / "store";
-    Status pulled = pull_for_check(args.store, args.store_args, options.filters, options.store);
+    Status pulled = pull_store(args.store, args.store_args, options.filters, options.store);
     if (!pulled.ok()) setup_errors.push_back(pulled.error().message());
     options.filters.shard = {};
   }

@@ -46,7 +46,7 @@ Result<store::Cache> open_cache(const StoreArgs& args) {
   return store::Cache(dir, static_cast<std::uint64_t>(args.cache_gb * 1e9));
 }
 
-Status pull_for_check(const std::string& url, const StoreArgs& args, const Filters& filters,
+Status pull_store(const std::string& url, const StoreArgs& args, const Filters& filters,
                       const fs::path& view) {
   ProgressLine progress;
   auto source = open_store(url, args, progress);

@@ -33,8 +33,9 @@ Result<std::unique_ptr<store::Store>> open_store(const std::string& url, const S
 Result<store::Cache> open_cache(const StoreArgs& args);
 
 // The bundles of the store at `url` that `filters` keep (globs and shard), fetched through the
-// cache into `view`, a local store for the check; says on stderr what was transferred.
-Status pull_for_check(const std::string& url, const StoreArgs& args, const Filters& filters,
+// cache into `view`, a local store of hard links into the cache; says on stderr what was
+// transferred.
+Status pull_store(const std::string& url, const StoreArgs& args, const Filters& filters,
                       const std::filesystem::path& view);
 
 }  // namespace mbcc::cli
