@@ -1,5 +1,7 @@
 #include "cli/stores.hpp"
 
+#include <stdlib.h>
+
 #include <fmt/format.h>
 
 #include "corpus/original_layout.hpp"
@@ -25,6 +27,16 @@ void add_store_options(CLI::App& command, StoreArgs& args) {
       ->capture_default_str();
 }
 
+void add_bundle_glob_options(CLI::App& command, BundleGlobs& globs) {
+  command.add_option("--producer", globs.producers, "only producers matching this glob");
+  command.add_option("--model", globs.models, "only models matching this glob");
+  command.add_option("--save-api", globs.save_apis, "only save APIs matching this glob");
+}
+
+Filters bundle_filters(const BundleGlobs& globs) {
+  return {{globs.producers}, {globs.models}, {globs.save_apis}, {}, {}};
+}
+
 Result<std::unique_ptr<store::Store>> open_store(const std::string& url, const StoreArgs& args,
                                                  ProgressLine& progress) {
   store::StoreOptions options;
@@ -47,7 +59,20 @@ Result<store::Cache> open_cache(const StoreArgs& args) {
   return store::Cache(dir, static_cast<std::uint64_t>(args.cache_gb * 1e9));
 }
 
-Status pull_for_check(const std::string& url, const StoreArgs& args, const Filters& filters,
+Result<fs::path> make_view_dir(const StoreArgs& args) {
+  auto cache = open_cache(args);
+  if (!cache) return cache.error();
+  const fs::path parent = cache->dir().parent_path() / "store-views";
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  std::string pattern = (parent / "view-XXXXXX").string();
+  if (ec || ::mkdtemp(pattern.data()) == nullptr) {
+    return Error::plain(parent.string(), "cannot create a folder for the store's bundles");
+  }
+  return fs::path(pattern);
+}
+
+Status pull_store(const std::string& url, const StoreArgs& args, const Filters& filters,
                       const fs::path& view) {
   ProgressLine progress;
   auto source = open_store(url, args, progress);
@@ -75,7 +100,7 @@ Status pull_for_check(const std::string& url, const StoreArgs& args, const Filte
   return Ok{};
 }
 
-Status pull_original_for_check(const std::string& url, const StoreArgs& args,
+Status pull_original_store(const std::string& url, const StoreArgs& args,
                                const Filters& filters, const fs::path& view) {
   ProgressLine progress;
   auto source = open_store(url, args, progress);
