@@ -6,11 +6,12 @@ reported as ARTIFACT_CORRUPT naming it."""
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import mbcc_bin, mxnet_python
+from conftest import SOURCE_DIR, mbcc_bin, mxnet_python
 from test_s3_store import aws_env, s3, server  # noqa: F401 (fixtures)
 
 SCRIPT = Path(__file__).parent / "in_mxnet" / "write_original_layout.py"
@@ -28,6 +29,21 @@ MODELS = {
     "lstm_gluon_save_parameters_api": ("orig-lstm", "gluon-save-parameters",
                                        ["gluon-load-parameters"]),
 }
+
+
+def test_the_original_networks_are_loadable_but_never_generated():
+    sys.path.insert(0, str(SOURCE_DIR / "python"))
+    from mbcc_probe import zoo
+
+    names = [m.name for m in zoo.ORIGINAL_MODELS]
+    assert names == ["orig-lenet", "orig-lenet-hybrid", "orig-lstm"]
+    assert not set(names) & {m.name for m in zoo.MODELS}  # `mbcc generate` builds zoo.MODELS
+    assert all(zoo.get(name).kind == "gluon" for name in names)
+    # the bundles that load through a rebuilt net name a zoo model that is a plain Block, as
+    # the original's Net and SimpleLSTMModel were
+    for model, _, loads in MODELS.values():
+        if {"gluon-load-params", "gluon-load-parameters"} & set(loads):
+            assert zoo.get(model).hybrid is False, model
 
 
 @pytest.fixture(scope="module")

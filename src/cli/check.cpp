@@ -206,15 +206,15 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir, fs::path& st
   }
   const bool original = args.store_layout == "original";
   if (original && args.store.empty()) {
-    setup_errors.push_back("--store-layout original: name the store (a folder or s3://…) with --store");
+    setup_errors.push_back(
+        "--store-layout original: name the store (a folder or s3://…) with --store");
   }
   if ((store::is_s3_url(args.store) || original) && setup_errors.empty()) {
     // Checked from a local view of the bundles this run keeps; the shard is applied once, here.
     auto view = make_view_dir(args.store_args);
+    const auto pull = original ? pull_original_store : pull_store;
     Status pulled =
-        !view      ? Status(view.error())
-        : original ? pull_original_store(args.store, args.store_args, options.filters, *view)
-                   : pull_store(args.store, args.store_args, options.filters, *view);
+        view ? pull(args.store, args.store_args, options.filters, *view) : Status(view.error());
     if (!pulled.ok()) setup_errors.push_back(pulled.error().message());
     if (view) options.store = store_view = *view;
     options.filters.shard = {};
@@ -340,9 +340,10 @@ void add_check_options(CLI::App& command, CheckArgs& args) {
   check->add_option("--shard", a->shard,
                     "I/N: check only the I-th of N disjoint parts of the store, for CI workers "
                     "that split a run (join their reports with `mbcc report merge`)");
-  check->add_option("--store-layout", a->store_layout,
-                    "v1 (mbcc's bundles) or original (the MXNet nightly bucket's "
-                    "<version>/<model_name>/ folders, read-only and converted into bundles)")
+  check
+      ->add_option("--store-layout", a->store_layout,
+                   "v1 (mbcc's bundles) or original (the MXNet nightly bucket's "
+                   "<version>/<model_name>/ folders, read-only and converted into bundles)")
       ->check(CLI::IsMember({"v1", "original"}))
       ->capture_default_str();
   add_store_options(*check, a->store_args);

@@ -100,8 +100,8 @@ Status pull_store(const std::string& url, const StoreArgs& args, const Filters& 
   return Ok{};
 }
 
-Status pull_original_store(const std::string& url, const StoreArgs& args,
-                               const Filters& filters, const fs::path& view) {
+Status pull_original_store(const std::string& url, const StoreArgs& args, const Filters& filters,
+                           const fs::path& view) {
   ProgressLine progress;
   auto source = open_store(url, args, progress);
   if (!source) return source.error();

@@ -56,7 +56,7 @@ Status pull_store(const std::string& url, const StoreArgs& args, const Filters& 
 // The same for a store in the original MXNet nightly layout: every model folder the filters
 // keep, converted into a bundle of `view` (corpus/original_layout.hpp); says on stderr what was
 // skipped and what could not be converted.
-Status pull_original_store(const std::string& url, const StoreArgs& args,
-                               const Filters& filters, const std::filesystem::path& view);
+Status pull_original_store(const std::string& url, const StoreArgs& args, const Filters& filters,
+                           const std::filesystem::path& view);
 
 }  // namespace mbcc::cli

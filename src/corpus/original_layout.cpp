@@ -24,13 +24,13 @@ namespace fs = std::filesystem;
 
 // What the original nightly job wrote for each of its models, and how mbcc checks it.
 struct OriginalModel {
-  std::string_view folder;    // the original model_name
-  std::string_view model;     // the mbcc model (the probe's zoo has the Gluon ones)
+  std::string_view folder;  // the original model_name
+  std::string_view model;   // the mbcc model (the probe's zoo has the Gluon ones)
   std::string_view save_api;
-  std::string_view kind;      // "symbol" or "gluon"
+  std::string_view kind;  // "symbol" or "gluon"
   std::string_view writer;
-  bool checkpoint;            // -symbol.json + -NNNN.params; else one -params file
-  bool labels;                // the -data dict's 'labels' feed softmax_label
+  bool checkpoint;                            // -symbol.json + -NNNN.params; else one -params file
+  bool labels;                                // the -data dict's 'labels' feed softmax_label
   std::array<std::string_view, 5> load_apis;  // empty entries unused
   std::optional<Tolerance> tolerance;
 };
@@ -38,20 +38,44 @@ struct OriginalModel {
 // The load APIs are those of the same save API in mbcc's own catalogue
 // (python/mbcc_probe/catalog.py); the LSTM gets the tolerance of the zoo's LSTM.
 const std::array<OriginalModel, 4> kModels = {{
-    {"module_checkpoint_api", "orig-mlp", "module-checkpoint", "symbol",
-     "Module.save_checkpoint", true, true,
-     {"module-load-checkpoint", "gluon-imports", "c-predict", "c-executor", "c-cachedop"},
-     std::nullopt},
-    {"lenet_gluon_save_params_api", "orig-lenet", "gluon-save-params", "gluon",
-     "Block.save_params", false, false, {"gluon-load-params", "gluon-load-parameters"},
-     std::nullopt},
-    {"lenet_gluon_hybrid_export_api", "orig-lenet-hybrid", "gluon-export", "gluon",
-     "HybridBlock.export", true, false,
-     {"gluon-imports", "module-load-checkpoint", "c-predict", "c-executor", "c-cachedop"},
-     std::nullopt},
-    {"lstm_gluon_save_parameters_api", "orig-lstm", "gluon-save-parameters", "gluon",
-     "Block.save_parameters", false, false, {"gluon-load-parameters"},
-     Tolerance{1e-4, 1e-5}},
+    {.folder = "module_checkpoint_api",
+     .model = "orig-mlp",
+     .save_api = "module-checkpoint",
+     .kind = "symbol",
+     .writer = "Module.save_checkpoint",
+     .checkpoint = true,
+     .labels = true,
+     .load_apis = {"module-load-checkpoint", "gluon-imports", "c-predict", "c-executor",
+                   "c-cachedop"},
+     .tolerance = std::nullopt},
+    {.folder = "lenet_gluon_save_params_api",
+     .model = "orig-lenet",
+     .save_api = "gluon-save-params",
+     .kind = "gluon",
+     .writer = "Block.save_params",
+     .checkpoint = false,
+     .labels = false,
+     .load_apis = {"gluon-load-params", "gluon-load-parameters"},
+     .tolerance = std::nullopt},
+    {.folder = "lenet_gluon_hybrid_export_api",
+     .model = "orig-lenet-hybrid",
+     .save_api = "gluon-export",
+     .kind = "gluon",
+     .writer = "HybridBlock.export",
+     .checkpoint = true,
+     .labels = false,
+     .load_apis = {"gluon-imports", "module-load-checkpoint", "c-predict", "c-executor",
+                   "c-cachedop"},
+     .tolerance = std::nullopt},
+    {.folder = "lstm_gluon_save_parameters_api",
+     .model = "orig-lstm",
+     .save_api = "gluon-save-parameters",
+     .kind = "gluon",
+     .writer = "Block.save_parameters",
+     .checkpoint = false,
+     .labels = false,
+     .load_apis = {"gluon-load-parameters"},
+     .tolerance = Tolerance{1e-4, 1e-5}},
 }};
 
 const OriginalModel* find_model(std::string_view folder) {
@@ -114,14 +138,15 @@ std::string missing_files(const FolderFiles& files, const OriginalModel& model,
   const std::string name(model.folder);
   const auto one = [&](const std::vector<std::string>& found, const std::string& wanted) {
     if (found.size() == 1) return std::string();
-    return found.empty() ? fmt::format("{}{}: missing", where, wanted)
-                         : fmt::format("{}: {} files named {} (one expected)", where,
-                                       found.size(), wanted);
+    return found.empty()
+               ? fmt::format("{}{}: missing", where, wanted)
+               : fmt::format("{}: {} files named {} (one expected)", where, found.size(), wanted);
   };
   if (!files.data) return fmt::format("{}{}-data: missing", where, name);
   if (!files.inference) return fmt::format("{}{}-inference: missing", where, name);
   std::string problem = model.checkpoint ? one(files.symbol, name + "-symbol.json") : "";
-  if (problem.empty()) problem = one(files.params, name + (model.checkpoint ? "-NNNN.params" : "-params"));
+  if (problem.empty())
+    problem = one(files.params, name + (model.checkpoint ? "-NNNN.params" : "-params"));
   return problem;
 }
 
@@ -216,13 +241,20 @@ std::string probe_json(const Manifest& m, const std::vector<BundleFile>& model_f
   nlohmann::json tolerance = nlohmann::json::object();
   if (m.tolerance) tolerance = {{"rtol", *m.tolerance->rtol}, {"atol", *m.tolerance->atol}};
   const nlohmann::json probe = {
-      {"schema_version", kManifestSchemaVersion}, {"model", m.model},
-      {"save_api", m.save_api},                   {"model_kind", m.model_info.kind},
-      {"model_prefix", nullptr},                  {"writer", m.model_info.writer},
-      {"hybridized", m.model_info.hybridized},    {"np_mode", false},
-      {"model_files", files},                     {"inputs", inputs},
-      {"outputs", outputs},                       {"import_input_names", m.import_input_names},
-      {"load_apis", m.load_apis},                 {"tolerance", tolerance},
+      {"schema_version", kManifestSchemaVersion},
+      {"model", m.model},
+      {"save_api", m.save_api},
+      {"model_kind", m.model_info.kind},
+      {"model_prefix", nullptr},
+      {"writer", m.model_info.writer},
+      {"hybridized", m.model_info.hybridized},
+      {"np_mode", false},
+      {"model_files", files},
+      {"inputs", inputs},
+      {"outputs", outputs},
+      {"import_input_names", m.import_input_names},
+      {"load_apis", m.load_apis},
+      {"tolerance", tolerance},
       {"internals", {{"status", "absent"}, {"reason", m.internals.reason}}},
       {"env", nlohmann::json::object()}};
   return probe.dump(1) + "\n";
@@ -307,8 +339,8 @@ Status write_bundle(const OriginalModel& model, const OriginalFolder& folder,
     m.files.push_back(*written);
     m.outputs.push_back(entry_of(g));
   }
-  Result<BundleFile> probe = put_file(dir, "probe.json", FileRole::kProbe,
-                                      as_bytes(probe_json(m, model_files)));
+  Result<BundleFile> probe =
+      put_file(dir, "probe.json", FileRole::kProbe, as_bytes(probe_json(m, model_files)));
   if (!probe.ok()) return probe.error();
   m.files.push_back(*probe);
   std::sort(m.files.begin(), m.files.end(),
@@ -343,7 +375,8 @@ Result<OriginalListing> list_original_layout(store::Store& store) {
     const std::string folder = fmt::format("{}/{}/", parts[0], parts[1]);
     const OriginalModel* model = find_model(parts[1]);
     if (model == nullptr) {
-      skipped.emplace(folder, "not a model of the original layout (known: " + known_folders() + ")");
+      skipped.emplace(folder,
+                      "not a model of the original layout (known: " + known_folders() + ")");
       continue;
     }
     Status version = check_layout_name(parts[0], "MXNet version folder");
@@ -358,7 +391,8 @@ Result<OriginalListing> list_original_layout(store::Store& store) {
     entry.objects.push_back(object);
   }
   for (auto& [key, folder] : folders) {
-    for (const std::string& file : classify(folder, *find_model(split_key(folder.folder)[1])).other) {
+    for (const std::string& file :
+         classify(folder, *find_model(split_key(folder.folder)[1])).other) {
       skipped.emplace(folder.folder + file, "not a file of the original layout");
     }
     listing.folders.push_back(std::move(folder));

@@ -42,7 +42,7 @@ struct OriginalListing {
 Result<OriginalListing> list_original_layout(store::Store& store);
 
 struct OriginalPull {
-  std::vector<BundleKey> bundles;      // what the view holds, sorted
+  std::vector<BundleKey> bundles;        // what the view holds, sorted
   std::vector<std::string> unconverted;  // "<key>: reason", bundles that will be ARTIFACT_CORRUPT
   store::TransferStats downloaded;
 };

@@ -53,9 +53,9 @@ class OriginalLayout : public testing::TempDir {
     write_bytes(root_ / (mlp + "module_checkpoint_api-0001.params"),
                 nd_dict({{"arg:fc_weight", float_tensor({2, 1}, 0.5F)},
                          {"arg:fc_bias", float_tensor({2}, 0.0F)}}));
-    write_bytes(root_ / (mlp + "module_checkpoint_api-data"),
-                nd_dict({{"data", float_tensor({20, 1}, -1.0F)},
-                         {"labels", float_tensor({20}, 0.0F)}}));
+    write_bytes(
+        root_ / (mlp + "module_checkpoint_api-data"),
+        nd_dict({{"data", float_tensor({20, 1}, -1.0F)}, {"labels", float_tensor({20}, 0.0F)}}));
     write_bytes(root_ / (mlp + "module_checkpoint_api-inference"),
                 nd_dict({{"inference", float_tensor({20, 2}, 0.125F)}}));
     write_bytes(root_ / (lenet + "lenet_gluon_save_params_api-params"),
@@ -130,8 +130,9 @@ TEST_F(OriginalLayout, EachFolderBecomesABundleThatValidates) {
   // the model files are the store's bytes; the goldens are its arrays, as .npy
   const std::string params = "model/module_checkpoint_api-0001.params";
   ASSERT_NE(mlp->find_file(params), nullptr);
-  EXPECT_EQ(mlp->find_file(params)->sha256,
-            sha256_hex(read_bytes(root_ / std::string(kMlp) / "module_checkpoint_api-0001.params")));
+  EXPECT_EQ(
+      mlp->find_file(params)->sha256,
+      sha256_hex(read_bytes(root_ / std::string(kMlp) / "module_checkpoint_api-0001.params")));
   Result<Tensor> golden = read_npy(bundle_dir(view_, kMlpKey) / "data/output_0.npy");
   ASSERT_TRUE(golden.ok());
   const Tensor expected = float_tensor({20, 2}, 0.125F);
@@ -156,7 +157,8 @@ TEST_F(OriginalLayout, ATruncatedInferenceFileIsACorruptBundleWithTheReadersErro
   std::vector<std::byte> bytes = read_bytes(inference);
   bytes.resize(bytes.size() - 9);
   write_bytes(inference, bytes);
-  const std::string source = root_.string() + "/" + std::string(kMlp) + "module_checkpoint_api-inference";
+  const std::string source =
+      root_.string() + "/" + std::string(kMlp) + "module_checkpoint_api-inference";
   Result<NDArrayList> direct = parse_ndarray_list(bytes, nullptr, source);
   ASSERT_FALSE(direct.ok());
 
@@ -170,7 +172,8 @@ TEST_F(OriginalLayout, ATruncatedInferenceFileIsACorruptBundleWithTheReadersErro
   Result<Manifest> mlp = validate_bundle(bundle_dir(view_, kMlpKey));
   ASSERT_FALSE(mlp.ok());
   EXPECT_NE(mlp.error().message().find(direct.error().message()), std::string::npos)
-      << mlp.error().message() << "\nshould hold\n" << direct.error().message();
+      << mlp.error().message() << "\nshould hold\n"
+      << direct.error().message();
   EXPECT_TRUE(validate_bundle(bundle_dir(view_, kLenetKey)).ok());
 }
 
