@@ -145,9 +145,8 @@ std::string missing_files(const FolderFiles& files, const OriginalModel& model,
   if (!files.data) return fmt::format("{}{}-data: missing", where, name);
   if (!files.inference) return fmt::format("{}{}-inference: missing", where, name);
   std::string problem = model.checkpoint ? one(files.symbol, name + "-symbol.json") : "";
-  if (problem.empty())
-    problem = one(files.params, name + (model.checkpoint ? "-NNNN.params" : "-params"));
-  return problem;
+  if (!problem.empty()) return problem;
+  return one(files.params, name + (model.checkpoint ? "-NNNN.params" : "-params"));
 }
 
 std::string store_name(const store::Store& store, std::string_view key) {
@@ -164,6 +163,11 @@ std::vector<std::string_view> split_key(std::string_view key) {
     key.remove_prefix(std::min(slash + 1, key.size()));
   }
   return parts;
+}
+
+// The model of a folder list_original_layout kept (so one of kModels).
+const OriginalModel& model_of(const OriginalFolder& folder) {
+  return *find_model(split_key(folder.folder)[1]);
 }
 
 // One golden tensor of a converted bundle.
@@ -391,13 +395,13 @@ Result<OriginalListing> list_original_layout(store::Store& store) {
     entry.objects.push_back(object);
   }
   for (auto& [key, folder] : folders) {
-    for (const std::string& file :
-         classify(folder, *find_model(split_key(folder.folder)[1])).other) {
+    for (const std::string& file : classify(folder, model_of(folder)).other) {
       skipped.emplace(folder.folder + file, "not a file of the original layout");
     }
     listing.folders.push_back(std::move(folder));
   }
-  for (const auto& [what, why] : skipped) listing.skipped.push_back(what + ": " + why);
+  for (const auto& [what, why] : skipped)
+    listing.skipped.push_back(fmt::format("{}: {}", what, why));
   return listing;
 }
 
@@ -411,7 +415,7 @@ Result<OriginalPull> pull_original_layout(store::Store& store,
   std::vector<std::string> problems;
   std::vector<store::GetRequest> requests;
   for (const OriginalFolder& folder : folders) {
-    const OriginalModel& model = *find_model(split_key(folder.folder)[1]);
+    const OriginalModel& model = model_of(folder);
     classified.push_back(classify(folder, model));
     const FolderFiles& files = classified.back();
     problems.push_back(missing_files(files, model, store_name(store, folder.folder)));
@@ -437,7 +441,7 @@ Result<OriginalPull> pull_original_layout(store::Store& store,
   for (std::size_t i = 0; i < folders.size(); ++i) {
     const OriginalFolder& folder = folders[i];
     const fs::path dir = bundle_dir(view, folder.key);
-    const OriginalModel& model = *find_model(split_key(folder.folder)[1]);
+    const OriginalModel& model = model_of(folder);
     const std::string where = store_name(store, folder.folder);
     std::string reason = problems[i];
     if (reason.empty()) {

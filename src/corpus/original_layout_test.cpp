@@ -197,5 +197,26 @@ TEST_F(OriginalLayout, AMissingFileOrArrayIsACorruptBundleSayingWhich) {
       << message;
 }
 
+TEST_F(OriginalLayout, TwoCheckpointsOrAnUnreadableParamsFileAreCorruptBundles) {
+  write_bytes(root_ / std::string(kMlp) / "module_checkpoint_api-0002.params",
+              read_bytes(root_ / std::string(kMlp) / "module_checkpoint_api-0001.params"));
+  write_bytes(root_ / std::string(kLenet) / "lenet_gluon_save_params_api-params",
+              bytes_of("<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code></Error>"));
+  OriginalPull pulled = pull();
+  EXPECT_EQ(pulled.unconverted.size(), 1u);  // the params file is read by validation
+
+  Result<Manifest> mlp = validate_bundle(bundle_dir(view_, kMlpKey));
+  ASSERT_FALSE(mlp.ok());
+  EXPECT_NE(
+      mlp.error().message().find("2 files named module_checkpoint_api-NNNN.params (one expected)"),
+      std::string::npos)
+      << mlp.error().message();
+  Result<Manifest> lenet = validate_bundle(bundle_dir(view_, kLenetKey));
+  ASSERT_FALSE(lenet.ok());
+  EXPECT_EQ(lenet.error().source,
+            (bundle_dir(view_, kLenetKey) / "model/lenet_gluon_save_params_api-params").string());
+  EXPECT_EQ(lenet.error().field, "params") << lenet.error().message();
+}
+
 }  // namespace
 }  // namespace mbcc::corpus
