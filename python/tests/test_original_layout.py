@@ -97,6 +97,7 @@ def test_the_same_store_in_s3_gives_the_same_verdicts(original_store, server, s3
     for path in sorted(p for p in original_store.rglob("*") if p.is_file()):
         key = f"{prefix}/{path.relative_to(original_store).as_posix()}"
         s3.put_object(Bucket=server["bucket"], Key=key, Body=path.read_bytes())
+    s3.put_object(Bucket=server["bucket"], Key=f"{prefix}/1.2.1/", Body=b"")  # a console's folder
     url = f"s3://{server['bucket']}/{prefix}"
     remote, remote_report = check(url, tmp_path / "s3", env=aws_env(server, tmp_path))
     local, local_report = check(original_store, tmp_path / "local")
@@ -104,6 +105,7 @@ def test_the_same_store_in_s3_gives_the_same_verdicts(original_store, server, s3
     assert verdicts(remote_report) == verdicts(local_report)
     assert len(remote_report["checks"]) == len(every_check())
     assert remote_report["run"]["store"] == url
+    assert "skipped 1.2.1/:" not in remote.stderr, remote.stderr
     assert server["secret_key"] not in remote.stdout + remote.stderr
 
 

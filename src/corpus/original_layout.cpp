@@ -370,6 +370,7 @@ Result<OriginalListing> list_original_layout(store::Store& store) {
   std::map<BundleKey, OriginalFolder> folders;
   std::map<std::string, std::string> skipped;  // folder or key -> why, once each
   for (const store::ObjectInfo& object : *objects) {
+    if (object.key.ends_with('/')) continue;  // a folder marker, as S3 consoles make them
     const std::vector<std::string_view> parts = split_key(object.key);
     if (!parts.empty() && parts[0] == kOriginalDataFolder) continue;
     if (parts.size() != 3) {
