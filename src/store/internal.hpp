@@ -41,6 +41,13 @@ std::string encode_key(std::string_view key);
 // The same for a query-string value ('/' encoded too).
 std::string encode_query_value(std::string_view value);
 
+// Keys are relative '/'-separated paths without empty, '.' or '..' segments, at most 1024 bytes
+// (S3's limit), in every store alike: a bundle that works in one store works in all.
+Status check_key(std::string_view key, const std::string& store_url);
+
+// Local stores write through temporary names holding this marker, and never list them.
+inline constexpr std::string_view kTempMarker = ".mbcc-tmp-";
+
 // ---------------------------------------------------------------------------------------------
 // Credentials.
 

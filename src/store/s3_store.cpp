@@ -245,6 +245,7 @@ class S3Store final : public Store {
 
   Result<std::string> read(std::string_view key, std::uint64_t max_bytes) override {
     std::lock_guard lock(mutex_);
+    MBCC_TRY(check_key(key, url()));
     Job job = make_job(full_key(key), "GET", "GET");
     job.max_body = max_bytes;
     MBCC_TRY(run_one(job));
@@ -256,6 +257,7 @@ class S3Store final : public Store {
     std::vector<Job> jobs;
     jobs.reserve(requests.size());
     for (const GetRequest& r : requests) {
+      MBCC_TRY(check_key(r.key, url()));
       Job job = make_job(full_key(r.key), "GET", "GET");
       std::error_code ec;
       fs::create_directories(r.dest.parent_path(), ec);
@@ -282,6 +284,7 @@ class S3Store final : public Store {
 
   Status put(std::string_view key, const fs::path& src) override {
     std::lock_guard lock(mutex_);
+    MBCC_TRY(check_key(key, url()));
     std::error_code ec;
     std::uint64_t size = fs::file_size(src, ec);
     if (ec) return Error::plain(src.string(), "cannot read: " + ec.message());
@@ -296,6 +299,7 @@ class S3Store final : public Store {
 
   Status put_bytes(std::string_view key, std::string_view bytes) override {
     std::lock_guard lock(mutex_);
+    MBCC_TRY(check_key(key, url()));
     Job job = make_job(full_key(key), "PUT", "PUT");
     job.body = std::string(bytes);
     return run_one(job);
@@ -303,6 +307,7 @@ class S3Store final : public Store {
 
   Result<bool> exists(std::string_view key) override {
     std::lock_guard lock(mutex_);
+    MBCC_TRY(check_key(key, url()));
     Job job = make_job(full_key(key), "HEAD", "HEAD");
     auto status = run_one(job, {404});
     if (!status) return status.error();
@@ -311,6 +316,7 @@ class S3Store final : public Store {
 
   Status remove(std::string_view key) override {
     std::lock_guard lock(mutex_);
+    MBCC_TRY(check_key(key, url()));
     Job job = make_job(full_key(key), "DELETE", "DELETE");
     return run_one(job);
   }

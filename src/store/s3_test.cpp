@@ -125,6 +125,10 @@ TEST_F(S3Test, RoundTripWithKeysThatNeedEncoding) {
   ASSERT_TRUE(store->remove("v1/with space.bin").ok());
   EXPECT_FALSE(*store->exists("v1/with space.bin"));
 
+  auto bad_key = store->put_bytes("v1/../escape", "x");  // the same key rules as a local store
+  ASSERT_FALSE(bad_key.ok());
+  EXPECT_EQ(bad_key.error().field, "key");
+
   auto missing = store->read("v1/none", 100);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().source, prefix_ + "/v1/none");

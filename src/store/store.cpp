@@ -1,5 +1,6 @@
 #include "store/store.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "store/internal.hpp"
@@ -102,6 +103,25 @@ Result<Endpoint> parse_endpoint(std::string_view url) {
   }
   endpoint.host = std::string(rest);
   return endpoint;
+}
+
+Status check_key(std::string_view key, const std::string& store_url) {
+  bool ok = !key.empty() && key.size() <= 1024 && key.front() != '/' && key.back() != '/' &&
+            key.find('\0') == std::string_view::npos;
+  std::size_t start = 0;
+  while (ok && start <= key.size()) {
+    std::size_t end = std::min(key.find('/', start), key.size());
+    std::string_view segment = key.substr(start, end - start);
+    ok = !segment.empty() && segment != "." && segment != ".." && segment.find(kTempMarker) == std::string_view::npos;
+    start = end + 1;
+  }
+  if (ok) return Ok{};
+  Error e;
+  e.source = store_url;
+  e.field = "key";
+  e.found = "\"" + std::string(key.substr(0, 200)) + "\"";
+  e.allowed = "a relative '/'-separated path of at most 1024 bytes without empty, '.' or '..' segments";
+  return e;
 }
 
 std::string encode_key(std::string_view key) { return percent_encode(key, true); }
