@@ -37,7 +37,7 @@ std::string slurp(const fs::path& path) {
 
 std::string sha_of(std::string_view text) { return sha256_hex(std::as_bytes(std::span(text.data(), text.size()))); }
 
-class S3Test : public ::testing::Test {
+class StoreS3 : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = new MotoServer(); }
   static void TearDownTestSuite() {
@@ -93,9 +93,9 @@ class S3Test : public ::testing::Test {
   fs::path work_;
 };
 
-MotoServer* S3Test::server_ = nullptr;
+MotoServer* StoreS3::server_ = nullptr;
 
-TEST_F(S3Test, RoundTripWithKeysThatNeedEncoding) {
+TEST_F(StoreS3, RoundTripWithKeysThatNeedEncoding) {
   auto store = open(fast_options());
   ASSERT_TRUE(store);
   EXPECT_EQ(store->url(), prefix_ + "/");
@@ -135,7 +135,7 @@ TEST_F(S3Test, RoundTripWithKeysThatNeedEncoding) {
   EXPECT_NE(missing.error().detail.find("404 NoSuchKey"), std::string::npos) << missing.error().message();
 }
 
-TEST_F(S3Test, ListsPastOnePage) {
+TEST_F(StoreS3, ListsPastOnePage) {
   StoreOptions options = fast_options();
   options.list_page_size = 2;
   auto store = open(options);
@@ -152,7 +152,7 @@ TEST_F(S3Test, ListsPastOnePage) {
   EXPECT_EQ(store->list("")->size(), 8u);
 }
 
-TEST_F(S3Test, MultipartAboveTheThresholdAndParallelGet) {
+TEST_F(StoreS3, MultipartAboveTheThresholdAndParallelGet) {
   StoreOptions options = fast_options();
   options.multipart_threshold = 5u << 20;  // S3's smallest part
   options.connections = 3;
@@ -181,7 +181,7 @@ TEST_F(S3Test, MultipartAboveTheThresholdAndParallelGet) {
   EXPECT_EQ(progress.back().objects_done, 2u);
 }
 
-TEST_F(S3Test, ResumesAPartialTempFileWithARangedGet) {
+TEST_F(StoreS3, ResumesAPartialTempFileWithARangedGet) {
   auto store = open(fast_options());
   ASSERT_TRUE(store);
   std::string object = random_bytes(300000, 2);
@@ -208,14 +208,14 @@ TEST_F(S3Test, ResumesAPartialTempFileWithARangedGet) {
   EXPECT_FALSE(fs::exists(work_ / "wrong"));
 }
 
-TEST_F(S3Test, SessionCredentialsFromTheEnvironment) {
+TEST_F(StoreS3, SessionCredentialsFromTheEnvironment) {
   auto store = open(fast_options(), /*session=*/true);
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->put_bytes("via-session", "s").ok());
   EXPECT_EQ(*store->read("via-session", 10), "s");
 }
 
-TEST_F(S3Test, CredentialsFromAProfileInTheSharedFiles) {
+TEST_F(StoreS3, CredentialsFromAProfileInTheSharedFiles) {
   fs::path credentials = write_file("credentials", "[default]\naws_access_key_id = AKIAWRONG\naws_secret_access_key = no\n"
                                                    "[mbcc]\naws_access_key_id = " + server_->info["access_key"].get<std::string>() +
                                                    "\naws_secret_access_key = " + server_->info["secret_key"].get<std::string>() + "\n");
@@ -231,7 +231,7 @@ TEST_F(S3Test, CredentialsFromAProfileInTheSharedFiles) {
   EXPECT_EQ(*(*store)->read("via-profile", 10), "p");
 }
 
-TEST_F(S3Test, AWrongSecretIsRefusedAndNeverPrinted) {
+TEST_F(StoreS3, AWrongSecretIsRefusedAndNeverPrinted) {
   const char* secret = "wrong-secret-that-must-not-leak";
   ScopedEnv k("AWS_ACCESS_KEY_ID", server_->info["access_key"].get<std::string>().c_str()),
       s("AWS_SECRET_ACCESS_KEY", secret), t("AWS_SESSION_TOKEN", "token-that-must-not-leak"), r("AWS_REGION", "us-east-1");
@@ -246,10 +246,10 @@ TEST_F(S3Test, AWrongSecretIsRefusedAndNeverPrinted) {
   EXPECT_EQ(message.find("token-that-must-not-leak"), std::string::npos);
 }
 
-class S3FaultTest : public S3Test {
+class StoreS3Faults : public StoreS3 {
  protected:
   void SetUp() override {
-    S3Test::SetUp();
+    StoreS3::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     std::string why;
     proxy_ = std::make_unique<FaultProxy>(testing::tools_python(why), server_->port(), /*stall=*/3.0);
@@ -257,7 +257,7 @@ class S3FaultTest : public S3Test {
   }
   void TearDown() override {
     proxy_.reset();  // stops the proxy
-    S3Test::TearDown();
+    StoreS3::TearDown();
   }
   StoreOptions proxied() const {
     StoreOptions o = fast_options();
@@ -267,7 +267,7 @@ class S3FaultTest : public S3Test {
   std::unique_ptr<FaultProxy> proxy_;
 };
 
-TEST_F(S3FaultTest, EveryKindOfFaultIsRetriedAndNothingIsLostOrCorrupt) {
+TEST_F(StoreS3Faults, EveryKindOfFaultIsRetriedAndNothingIsLostOrCorrupt) {
   StoreOptions options = proxied();
   options.max_attempts = 5;
   options.connections = 2;
@@ -291,7 +291,7 @@ TEST_F(S3FaultTest, EveryKindOfFaultIsRetriedAndNothingIsLostOrCorrupt) {
   EXPECT_EQ(slurp(work_ / "b"), b);
 }
 
-TEST_F(S3FaultTest, ATruncatedBodyIsResumedFromWhereItStopped) {
+TEST_F(StoreS3Faults, ATruncatedBodyIsResumedFromWhereItStopped) {
   auto store = open(proxied());
   ASSERT_TRUE(store);
   std::string object = random_bytes(400000, 5);
@@ -305,7 +305,7 @@ TEST_F(S3FaultTest, ATruncatedBodyIsResumedFromWhereItStopped) {
   EXPECT_EQ(slurp(work_ / "obj"), object);
 }
 
-TEST_F(S3FaultTest, WhenRetriesRunOutTheErrorSaysWhatHappened) {
+TEST_F(StoreS3Faults, WhenRetriesRunOutTheErrorSaysWhatHappened) {
   auto store = open(proxied());  // 3 attempts
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->put_bytes("obj", "0123456789").ok());
@@ -329,7 +329,7 @@ TEST_F(S3FaultTest, WhenRetriesRunOutTheErrorSaysWhatHappened) {
   EXPECT_NE(slow.error().detail.find("Timeout"), std::string::npos) << slow.error().message();
 }
 
-TEST_F(S3FaultTest, ACorruptBodyNeverEntersTheCache) {
+TEST_F(StoreS3Faults, ACorruptBodyNeverEntersTheCache) {
   auto store = open(proxied());
   ASSERT_TRUE(store);
   std::string object = random_bytes(100000, 6);
@@ -352,7 +352,7 @@ TEST_F(S3FaultTest, ACorruptBodyNeverEntersTheCache) {
   EXPECT_EQ(hit->hits, 1u);
 }
 
-TEST_F(S3FaultTest, MultipartRetriesAPartAndAbortsWhenItCannotFinish) {
+TEST_F(StoreS3Faults, MultipartRetriesAPartAndAbortsWhenItCannotFinish) {
   StoreOptions options = proxied();
   options.multipart_threshold = 5u << 20;
   options.timeout = std::chrono::milliseconds(5000);  // parts are big for a Python proxy
