@@ -325,10 +325,7 @@ class S3Store final : public Store {
   std::string full_key(std::string_view key) const { return location_.prefix + std::string(key); }
   std::string object_url(const std::string& full) const { return "s3://" + location_.bucket + "/" + full; }
 
-  std::string bucket_url() const {
-    if (endpoint_.path_style) return endpoint_.scheme + "://" + endpoint_.host + "/" + location_.bucket;
-    return endpoint_.scheme + "://" + location_.bucket + "." + endpoint_.host + "/";
-  }
+  std::string bucket_url() const { return detail::bucket_url(endpoint_, location_.bucket); }
 
   Job make_job(std::string key, std::string action, std::string method) const {
     Job job;
@@ -391,8 +388,9 @@ class S3Store final : public Store {
         job.error = job_error(job, "cannot open " + job.out_file.string() + ": " + std::strerror(errno));
         return false;
       }
-      long at = std::ftell(job.out);
-      job.resume_from = at > 0 ? static_cast<std::uint64_t>(at) : 0;
+      std::error_code ec;
+      job.resume_from = fs::file_size(job.out_file, ec);
+      if (ec) job.resume_from = 0;
       if (job.expected_size != 0 && job.resume_from > job.expected_size) {
         // Not a prefix of this object: start over.
         if (::ftruncate(::fileno(job.out), 0) != 0) {

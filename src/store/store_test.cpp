@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 
 #include "store/internal.hpp"
 
@@ -48,6 +49,26 @@ TEST(StoreEndpoint, IsPathStyleAndRefusesPathsAndUsers) {
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().field, "S3 endpoint");
   }
+}
+
+TEST(StoreEndpoint, OptionThenEnvironmentThenAws) {
+  std::map<std::string, std::string> vars;
+  auto env = [&](const char* name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+  auto aws = resolve_endpoint("", env, "eu-west-1", "bundles");
+  ASSERT_TRUE(aws.ok());
+  EXPECT_EQ(bucket_url(*aws, "bundles"), "https://bundles.s3.eu-west-1.amazonaws.com/");
+  EXPECT_EQ(bucket_url(*resolve_endpoint("", env, "eu-west-1", "my.bundles"), "my.bundles"),
+            "https://s3.eu-west-1.amazonaws.com/my.bundles");
+  vars["AWS_ENDPOINT_URL"] = "http://general:1";
+  EXPECT_EQ(bucket_url(*resolve_endpoint("", env, "r", "b1"), "b1"), "http://general:1/b1");
+  vars["AWS_ENDPOINT_URL_S3"] = "http://s3only:2";
+  EXPECT_EQ(bucket_url(*resolve_endpoint("", env, "r", "b1"), "b1"), "http://s3only:2/b1");
+  EXPECT_EQ(bucket_url(*resolve_endpoint("https://option:3", env, "r", "b1"), "b1"), "https://option:3/b1");
+  vars["AWS_ENDPOINT_URL_S3"] = "not a url";
+  EXPECT_FALSE(resolve_endpoint("", env, "r", "b1").ok());
 }
 
 TEST(StoreEncodeKey, KeepsUnreservedAndSlashesAndEncodesTheRest) {
