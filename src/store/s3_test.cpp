@@ -60,7 +60,7 @@ class StoreS3 : public ::testing::Test {
     o.s3_endpoint = server_->endpoint();
     o.max_attempts = 3;
     o.backoff_base = std::chrono::milliseconds(10);
-    o.timeout = std::chrono::milliseconds(1000);
+    o.timeout = std::chrono::milliseconds(2000);  // generous for a loaded CI machine, short for stalls
     return o;
   }
 
@@ -252,7 +252,7 @@ class StoreS3Faults : public StoreS3 {
     StoreS3::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     std::string why;
-    proxy_ = std::make_unique<FaultProxy>(testing::tools_python(why), server_->port(), /*stall=*/3.0);
+    proxy_ = std::make_unique<FaultProxy>(testing::tools_python(why), server_->port(), /*stall=*/5.0);
     ASSERT_NE(proxy_->port, 0) << "the fault proxy did not start";
   }
   void TearDown() override {
@@ -285,7 +285,7 @@ TEST_F(StoreS3Faults, EveryKindOfFaultIsRetriedAndNothingIsLostOrCorrupt) {
   std::vector<GetRequest> gets{{"a", work_ / "a", a.size()}, {"b", work_ / "b", b.size()}};
   auto stats = store->get(gets);
   ASSERT_TRUE(stats.ok()) << stats.error().message();
-  EXPECT_EQ(stats->retries, 4u);
+  EXPECT_GE(stats->retries, 4u);  // one per fault (more only if the machine is very slow)
   EXPECT_EQ(proxy_->stats()["pending"], 0);
   EXPECT_EQ(slurp(work_ / "a"), a);
   EXPECT_EQ(slurp(work_ / "b"), b);
@@ -300,7 +300,7 @@ TEST_F(StoreS3Faults, ATruncatedBodyIsResumedFromWhereItStopped) {
   std::vector<GetRequest> gets{{"obj", work_ / "obj", object.size()}};
   auto stats = store->get(gets);
   ASSERT_TRUE(stats.ok()) << stats.error().message();
-  EXPECT_EQ(stats->retries, 1u);
+  EXPECT_GE(stats->retries, 1u);
   EXPECT_EQ(stats->bytes, object.size());  // half, then the other half: nothing twice
   EXPECT_EQ(slurp(work_ / "obj"), object);
 }
