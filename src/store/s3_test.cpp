@@ -291,6 +291,25 @@ TEST_F(StoreS3Faults, EveryKindOfFaultIsRetriedAndNothingIsLostOrCorrupt) {
   EXPECT_EQ(slurp(work_ / "b"), b);
 }
 
+TEST_F(StoreS3Faults, GetRunsConnectionsTransfersAtOnceAndNoMore) {
+  StoreOptions options = proxied();
+  options.connections = 3;
+  auto store = open(options);
+  ASSERT_TRUE(store);
+  std::vector<GetRequest> gets;
+  for (int i = 0; i < 7; ++i) {
+    std::string key = "o" + std::to_string(i);
+    ASSERT_TRUE(store->put_bytes(key, key).ok());
+    gets.push_back({key, work_ / key, key.size()});
+  }
+  proxy_->schedule({{{"method", "GET"}, {"fault", "delay"}, {"count", 7}}});
+  auto stats = store->get(gets);
+  ASSERT_TRUE(stats.ok()) << stats.error().message();
+  EXPECT_EQ(stats->objects, 7u);
+  EXPECT_EQ(slurp(work_ / "o6"), "o6");
+  EXPECT_EQ(proxy_->stats()["max_active"], 3);  // each response waits half a second: they overlap
+}
+
 TEST_F(StoreS3Faults, ATruncatedBodyIsResumedFromWhereItStopped) {
   auto store = open(proxied());
   ASSERT_TRUE(store);
