@@ -61,7 +61,9 @@ struct Job {
   std::uint64_t resume_from = 0;
   std::int64_t content_length = -1;
   std::uint64_t range_total = 0;
+  std::uint64_t range_start = 0;
   bool too_large = false;
+  bool wrong_range = false;  // a 206 that does not start where the partial file ends
   std::string last_cause;
   Clock::time_point not_before{};
   char errbuf[CURL_ERROR_SIZE] = {};
@@ -87,12 +89,14 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     job->status = space == std::string_view::npos ? 0 : std::strtol(line.data() + space + 1, nullptr, 10);
     job->content_length = -1;
     job->range_total = 0;
+    job->range_start = 0;
   } else if (auto v = value_of("content-length")) {
     std::uint64_t n = 0;
     auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
     if (ec == std::errc() && end == v->data() + v->size()) job->content_length = static_cast<std::int64_t>(n);
   } else if (auto r = value_of("content-range")) {
     std::size_t slash = r->rfind('/');
+    if (r->starts_with("bytes ")) std::from_chars(r->data() + 6, r->data() + r->size(), job->range_start);
     if (slash != std::string_view::npos) {
       std::string_view total = r->substr(slash + 1);
       std::from_chars(total.data(), total.data() + total.size(), job->range_total);
@@ -116,6 +120,10 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
     job->response.append(data, n);
     job->received += n;
     return n;
+  }
+  if (job->status == 206 && job->range_start != job->resume_from) {
+    job->wrong_range = true;
+    return 0;
   }
   if (job->status == 200 && job->resume_from > 0) {
     // The server sent the whole object instead of the range: start the file over.
@@ -364,7 +372,9 @@ class S3Store final : public Store {
     job.received = 0;
     job.content_length = -1;
     job.range_total = 0;
+    job.range_start = 0;
     job.too_large = false;
+    job.wrong_range = false;
     job.response.clear();
     job.etag.clear();
     job.body_pos = 0;
@@ -489,7 +499,14 @@ class S3Store final : public Store {
       job.error = job_error(job, "cannot write " + job.out_file.string() + ": " + std::strerror(errno));
       return false;
     }
-    if (code != CURLE_OK) {
+    if (job.wrong_range) {
+      // Not the bytes asked for: start the file over rather than splice.
+      std::error_code ec;
+      fs::resize_file(job.out_file, 0, ec);
+      cause = "the server answered a ranged GET from byte " + std::to_string(job.range_start) + ", not " +
+              std::to_string(job.resume_from);
+      retry = true;
+    } else if (code != CURLE_OK) {
       cause = std::string(curl_easy_strerror(code)) + (job.errbuf[0] != '\0' ? std::string(" (") + job.errbuf + ")" : "");
       retry = retryable_curl(code);
     } else if (job.success()) {

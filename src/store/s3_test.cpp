@@ -324,6 +324,22 @@ TEST_F(StoreS3Faults, ATruncatedBodyIsResumedFromWhereItStopped) {
   EXPECT_EQ(slurp(work_ / "obj"), object);
 }
 
+TEST_F(StoreS3Faults, ARangeAnswerFromTheWrongOffsetIsNeverSpliced) {
+  auto store = open(proxied());
+  ASSERT_TRUE(store);
+  std::string object = random_bytes(50000, 8);
+  ASSERT_TRUE(store->put_bytes("obj", object).ok());
+  fs::path dest = work_ / "obj";
+  std::ofstream(partial_path(dest), std::ios::binary) << object.substr(0, 20000);
+  proxy_->schedule({{{"method", "GET"}, {"fault", "shift_range"}, {"count", 1}}});
+  std::vector<GetRequest> gets{{"obj", dest, object.size()}};
+  auto stats = store->get(gets);
+  ASSERT_TRUE(stats.ok()) << stats.error().message();
+  EXPECT_EQ(proxy_->stats()["pending"], 0);
+  EXPECT_GE(stats->retries, 1u);  // the bad answer was refused, then the whole object came
+  EXPECT_EQ(slurp(dest), object);
+}
+
 TEST_F(StoreS3Faults, WhenRetriesRunOutTheErrorSaysWhatHappened) {
   auto store = open(proxied());  // 3 attempts
   ASSERT_TRUE(store);

@@ -13,11 +13,13 @@ Faults: "500" (InternalError), "503" (SlowDown), "reset" (the connection is drop
 request reaches the server), "truncate" (the real response, cut halfway through its body),
 "slow" (the real response head, then a stall longer than the client's timeout), "corrupt" (the
 real response with its body's bytes flipped: same length, wrong content), "delay" (the real
-response, half a second late: requests overlap, so the test can see how many run at once).
+response, half a second late: requests overlap, so the test can see how many run at once),
+"shift_range" (a 206's Content-Range is rewritten to start at byte 0: not the bytes asked for).
 Stops when stdin closes or after --lifetime seconds. Every client connection carries one request.
 """
 import argparse
 import json
+import re
 import socket
 import socketserver
 import struct
@@ -73,6 +75,14 @@ def take_fault(method, path):
     return None
 
 
+def shift_range(line):
+    """Content-Range: bytes A-B/T  ->  bytes 0-(B-A)/T"""
+    if not line.lower().startswith(b"content-range:"):
+        return line
+    first, last, total = re.match(rb".*bytes (\d+)-(\d+)/(\S+)", line).groups()
+    return b"Content-Range: bytes 0-%d/%s" % (int(last) - int(first), total)
+
+
 def error_response(status, code):
     body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
             f"<Message>injected by fault_proxy</Message></Error>").encode()
@@ -123,6 +133,8 @@ class Handler(socketserver.BaseRequestHandler):
         upstream.close()
         response_head, _, response_body = answer.partition(b"\r\n\r\n")
         kept = [l for l in response_head.split(b"\r\n") if not l.lower().startswith(b"connection:")]
+        if fault == "shift_range":
+            kept = [shift_range(l) for l in kept]
         response_head = b"\r\n".join(kept + [b"Connection: close"]) + b"\r\n\r\n"
         if fault == "truncate":
             client.sendall(response_head + response_body[: len(response_body) // 2])
