@@ -5,12 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
+#include <optional>
 #include <random>
-#include <thread>
 
 #include "store/internal.hpp"
 
@@ -30,7 +30,7 @@ constexpr std::size_t kMaxListPages = 100000;
 struct Job {
   // The request.
   std::string key;     // the full object key, for errors
-  std::string action;  // "GET", "PUT part 3", "list", …
+  std::string action;  // "GET", "UploadPart 3", "list", …
   std::string method;  // GET, PUT, POST, DELETE, HEAD
   std::string url;
   std::string body;  // a memory body, or a file range:
@@ -239,6 +239,8 @@ class S3Store final : public Store {
         }
         object.key.erase(0, location_.prefix.size());
         if (object.key.empty() || object.key.back() == '/') continue;  // folder markers
+        // Callers join keys onto local folders: a key like "../x" must never reach them.
+        MBCC_TRY(check_key(object.key, url()));
         out.push_back(std::move(object));
       }
       if (!page->truncated) break;
