@@ -152,6 +152,17 @@ TEST_F(StoreS3, ListsPastOnePage) {
   EXPECT_EQ(store->list("")->size(), 8u);
 }
 
+TEST_F(StoreS3, AListingWithAKeyThatWouldEscapeAFolderIsRefused) {
+  auto store = open(fast_options());
+  ASSERT_TRUE(store);
+  std::string bad = prefix_.substr(15) + "/v1/../../escape";
+  ASSERT_EQ(server_->child->command({{"cmd", "put"}, {"key", bad}}).value("ok", false), true);
+  auto listed = store->list("");
+  ASSERT_FALSE(listed.ok());
+  EXPECT_EQ(listed.error().field, "key");
+  EXPECT_EQ(listed.error().found, "\"v1/../../escape\"");
+}
+
 TEST_F(StoreS3, MultipartAboveTheThresholdAndParallelGet) {
   StoreOptions options = fast_options();
   options.multipart_threshold = 5u << 20;  // S3's smallest part
