@@ -18,12 +18,15 @@
 #include "check/expectations.hpp"
 #include "check/run.hpp"
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
+#include "cli/stores.hpp"
 #include "corpus/generate.hpp"
 #include "envs/envs.hpp"
 #include "report/json.hpp"
 #include "report/junit.hpp"
 #include "report/terminal.hpp"
 #include "runners/worker_commands.hpp"
+#include "store/store.hpp"
 
 namespace mbcc::cli {
 namespace {
@@ -52,6 +55,8 @@ struct CheckArgs {
   std::vector<std::string> save_apis;
   std::vector<std::string> load_apis;
   bool keep_outputs = false;
+  std::string shard;  // "I/N"; empty: the whole store
+  StoreArgs store_args;
 };
 
 // What the candidates need from mbcc itself: its Python probe and its C API worker.
@@ -205,9 +210,25 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
   Result<Tools> tools = find_tools();
   if (!tools.ok()) setup_errors.push_back(tools.error().message());
 
+  options.filters = {{args.producers}, {args.models}, {args.save_apis}, {args.load_apis}, {}};
+  if (!args.shard.empty()) {
+    Result<Shard> shard = parse_shard(args.shard);
+    if (shard.ok()) {
+      options.filters.shard = *shard;
+    } else {
+      setup_errors.push_back(shard.error().message());
+    }
+  }
   options.store = args.store;
   if (options.store.empty() && tools.ok()) {
     options.store = tools->probe_dir.parent_path() / "corpus";
+  }
+  if (store::is_s3_url(args.store) && setup_errors.empty()) {
+    // Checked from a local view of the bundles this run keeps; the shard is applied once, here.
+    options.store = work_dir / "store";
+    Status pulled = pull_for_check(args.store, args.store_args, options.filters, options.store);
+    if (!pulled.ok()) setup_errors.push_back(pulled.error().message());
+    options.filters.shard = {};
   }
 
   fs::path expectations_file = args.expectations;
@@ -243,13 +264,18 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
 
   RunResult result;
   if (setup_errors.empty() && !options.candidates.empty()) {
-    options.filters = {{args.producers}, {args.models}, {args.save_apis}, {args.load_apis}};
     options.jobs = args.jobs;
     options.timeout = std::chrono::milliseconds(static_cast<int64_t>(args.timeout_seconds * 1000));
     options.repeat = args.repeat;
     options.today = today();
     options.work_dir = work_dir;
     options.progress = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
+    ProgressLine progress;
+    if (progress.enabled()) {
+      options.checks_done = [&progress](std::size_t done, std::size_t total) {
+        progress.update("checks", done, total);
+      };
+    }
     result = run_checks(options);
   } else {
     result.run.started_at =
@@ -261,7 +287,11 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
   setup_errors.insert(setup_errors.end(), unavailable.begin(), unavailable.end());
   result.run_errors.insert(result.run_errors.begin(), setup_errors.begin(), setup_errors.end());
   result.run.mbcc_version = MBCC_VERSION;
-  result.run.expectations = expectations_file.string();
+  result.run.store = args.store.empty() ? options.store.string() : args.store;
+  result.run.expectations =
+      store::is_s3_url(args.store) && args.expectations.empty() && !expectations_file.empty()
+          ? args.store + "/expectations.toml"
+          : expectations_file.string();
   return result;
 }
 
@@ -284,6 +314,12 @@ int run_check(const CheckArgs& args) {
     std::error_code ec;
     fs::remove_all(work_dir, ec);
   }
+  if (store::is_s3_url(args.store)) {
+    // only now that no check reads through the view's links
+    auto cache = open_cache(args.store_args);
+    Status trimmed = cache.ok() ? cache->trim() : Status(cache.error());
+    if (!trimmed.ok()) fmt::print(stderr, "mbcc check: {}\n", trimmed.error().message());
+  }
   return exit_code(result);
 }
 
@@ -295,7 +331,11 @@ void add_check(CLI::App& app, int& exit_code) {
       "Check that the bundles of a store load and compute the same outputs on each candidate");
   auto args = std::make_shared<CheckArgs>();
   check->add_option("--store", args->store,
-                    "the local store (default: the corpus shipped with mbcc)");
+                    "a folder or s3://bucket/prefix (default: the corpus shipped with mbcc)");
+  check->add_option("--shard", args->shard,
+                    "I/N: check only the I-th of N disjoint parts of the store, for CI workers "
+                    "that split a run (join their reports with `mbcc report merge`)");
+  add_store_options(*check, args->store_args);
   check->add_option("--candidate", args->versions,
                     "a release mbcc installs as in `mbcc env` (repeatable; default: 1.9.1, the "
                     "newest stable release)");
