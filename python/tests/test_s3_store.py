@@ -219,3 +219,35 @@ def test_shards_split_a_run_into_disjoint_parts_that_cover_it(tmp_path):
     assert max(sizes) - min(sizes) <= 3 * 3  # one bundle at most, of at most 3 C API checks
     bad = mbcc(env, "check", "--shard", "4/3", "--report-dir", tmp_path / "bad")
     assert bad.returncode == 2 and "--shard" in bad.stdout + bad.stderr
+
+
+def test_nightly_generates_what_the_store_lacks_then_checks_everything(server, s3, tmp_path):
+    env = aws_env(server, tmp_path, MBCC_CACHE_DIR=str(tmp_path / "cache-root"))
+    url = f"s3://{server['bucket']}/nightly"
+    assert mbcc(env, "publish", CORPUS, url, "--producer", "1.8.0", "--model", "mlp").returncode == 0
+    args = ["nightly", "--store", url, "--release", "1.8.0", "--release", "1.9.1",
+            "--generate-model", "mlp", "--candidate", "1.9.1", "--report-dir", tmp_path / "report"]
+    first = mbcc(env, *args)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "1 of 2 releases to generate: 1.9.1" in first.stdout
+    objects = bucket_objects(s3, server, "nightly/")
+    assert "v1/1.9.1/mlp/module-checkpoint/manifest.json" in objects
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert {c["producer"] for c in report["checks"]} == {"1.8.0", "1.9.1"}
+    assert all(c["verdict"] == "PASS" for c in report["checks"])
+    second = mbcc(env, *args)
+    assert "0 of 2 releases to generate" in second.stdout, second.stdout
+    assert second.returncode == 0
+
+
+def test_progress_is_drawn_on_a_terminal_and_quiet_elsewhere(server, tmp_path):
+    env = aws_env(server, tmp_path)
+    url = f"s3://{server['bucket']}/night-1"  # published by the first test, or published here
+    mbcc(env, "publish", CORPUS, url, *SMALL)
+    piped = mbcc(env, "pull", url, "--cache-dir", tmp_path / "piped")
+    assert piped.returncode == 0 and "\r" not in piped.stderr and "\x1b[K" not in piped.stderr
+    # `script` gives mbcc a pseudo-terminal, as a person's shell would
+    command = f"{mbcc_bin()} pull {url} --cache-dir {tmp_path / 'tty'} --connections 1"
+    shown = subprocess.run(["script", "-qec", command, "/dev/null"], env=env, capture_output=True)
+    assert shown.returncode == 0, shown.stdout
+    assert b"\r\x1b[Kfiles 1/" in shown.stdout, shown.stdout

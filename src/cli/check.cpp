@@ -17,6 +17,7 @@
 #include "check/check_result.hpp"
 #include "check/expectations.hpp"
 #include "check/run.hpp"
+#include "cli/check.hpp"
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
 #include "cli/stores.hpp"
@@ -37,27 +38,6 @@ namespace fs = std::filesystem;
 // predict API, so most of the corpus would be UNSUPPORTED there rather than checked.
 constexpr std::string_view kDefaultCandidate = "1.9.1";
 
-struct CheckArgs {
-  std::string store;  // empty: the corpus shipped beside mbcc_probe
-  std::vector<std::string> versions;
-  std::vector<std::string> pythons;
-  std::vector<std::string> libraries;
-  std::string report_dir = "mbcc-report";
-  std::string expectations;  // empty: STORE/expectations.toml when there is one
-  int jobs = 2;
-  double timeout_seconds = 300;
-  int repeat = 1;
-  std::optional<double> rtol;
-  std::optional<double> atol;
-  std::vector<std::string> tolerances;
-  std::vector<std::string> producers;
-  std::vector<std::string> models;
-  std::vector<std::string> save_apis;
-  std::vector<std::string> load_apis;
-  bool keep_outputs = false;
-  std::string shard;  // "I/N"; empty: the whole store
-  StoreArgs store_args;
-};
 
 // What the candidates need from mbcc itself: its Python probe and its C API worker.
 struct Tools {
@@ -204,7 +184,8 @@ void write_reports(const fs::path& dir, RunResult& result) {
 }
 
 // Runs with `work_dir` as the outputs' folder, everything else set up, and returns the result.
-RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
+// A remote store is checked from a local view of it, made here and named in `store_view`.
+RunResult check_in(const CheckArgs& args, const fs::path& work_dir, fs::path& store_view) {
   RunOptions options;
   std::vector<std::string> setup_errors;  // found before any check runs
   Result<Tools> tools = find_tools();
@@ -225,9 +206,11 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
   }
   if (store::is_s3_url(args.store) && setup_errors.empty()) {
     // Checked from a local view of the bundles this run keeps; the shard is applied once, here.
-    options.store = work_dir / "store";
-    Status pulled = pull_for_check(args.store, args.store_args, options.filters, options.store);
+    auto view = make_view_dir(args.store_args);
+    Status pulled = view ? pull_store(args.store, args.store_args, options.filters, *view)
+                         : Status(view.error());
     if (!pulled.ok()) setup_errors.push_back(pulled.error().message());
+    if (view) options.store = store_view = *view;
     options.filters.shard = {};
   }
 
@@ -269,6 +252,7 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
     options.repeat = args.repeat;
     options.today = today();
     options.work_dir = work_dir;
+    options.keep_outputs = args.keep_outputs;
     options.progress = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
     ProgressLine progress;
     if (progress.enabled()) {
@@ -295,15 +279,31 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
   return result;
 }
 
+}  // namespace
+
+// Where the candidates' outputs go while they are compared: $TMPDIR when the user set it, else
+// memory (/dev/shm) where there is one, since writing and removing thousands of small files on a
+// disk costs a run more CPU than the comparisons do; else the system's temporary folder.
+fs::path work_parent() {
+  const char* tmpdir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe)
+  std::error_code ec;
+  if ((tmpdir == nullptr || *tmpdir == '\0') && fs::is_directory("/dev/shm", ec) &&
+      ::access("/dev/shm", W_OK) == 0) {
+    return "/dev/shm";
+  }
+  return fs::temp_directory_path();
+}
+
 int run_check(const CheckArgs& args) {
-  std::string pattern = (fs::temp_directory_path() / "mbcc-check-XXXXXX").string();
+  const fs::path parent = work_parent();
+  std::string pattern = (parent / "mbcc-check-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
-    fmt::print(stderr, "mbcc check: cannot create a work folder in {}\n",
-               fs::temp_directory_path().string());
+    fmt::print(stderr, "mbcc check: cannot create a work folder in {}\n", parent.string());
     return kExitRunFailed;
   }
   const fs::path work_dir = pattern;
-  RunResult result = check_in(args, work_dir);
+  fs::path store_view;
+  RunResult result = check_in(args, work_dir, store_view);
   write_reports(args.report_dir, result);
 
   fmt::print("{}", terminal_summary(result, colour_on_stdout()));
@@ -316,6 +316,8 @@ int run_check(const CheckArgs& args) {
   }
   if (store::is_s3_url(args.store)) {
     // only now that no check reads through the view's links
+    std::error_code ec;
+    if (!store_view.empty()) fs::remove_all(store_view, ec);
     auto cache = open_cache(args.store_args);
     Status trimmed = cache.ok() ? cache->trim() : Status(cache.error());
     if (!trimmed.ok()) fmt::print(stderr, "mbcc check: {}\n", trimmed.error().message());
@@ -323,53 +325,57 @@ int run_check(const CheckArgs& args) {
   return exit_code(result);
 }
 
-}  // namespace
+void add_check_options(CLI::App& command, CheckArgs& args) {
+  CLI::App* check = &command;
+  CheckArgs* const a = &args;  // one spelling for every option below
+  check->add_option("--store", a->store,
+                    "a folder or s3://bucket/prefix (default: the corpus shipped with mbcc)");
+  check->add_option("--shard", a->shard,
+                    "I/N: check only the I-th of N disjoint parts of the store, for CI workers "
+                    "that split a run (join their reports with `mbcc report merge`)");
+  add_store_options(*check, a->store_args);
+  check->add_option("--candidate", a->versions,
+                    "a release mbcc installs as in `mbcc env` (repeatable; default: 1.9.1, the "
+                    "newest stable release)");
+  check->add_option("--candidate-python", a->pythons,
+                    "[NAME=]PATH: the Python of an environment whose mxnet is the build under "
+                    "test, named NAME in reports and expectations (default: PATH; repeatable)");
+  check->add_option("--candidate-lib", a->libraries,
+                    "[NAME=]PATH: a bare libmxnet.so, C API load APIs only (repeatable)");
+  check->add_option("--report-dir", a->report_dir, "where report.json and report.xml go")
+      ->capture_default_str();
+  check->add_option("--expectations", a->expectations,
+                    "the known breaks (default: STORE/expectations.toml when there is one)");
+  check->add_option("-j,--jobs", a->jobs, "worker processes per candidate and worker kind")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  check->add_option("--timeout", a->timeout_seconds, "seconds one check may take")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  check->add_option("--repeat", a->repeat, "runs of each check; runs that disagree are FLAKY")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  check->add_option("--rtol", a->rtol, "relative tolerance of every floating output")
+      ->check(CLI::NonNegativeNumber);
+  check->add_option("--atol", a->atol, "absolute tolerance of every floating output")
+      ->check(CLI::NonNegativeNumber);
+  check->add_option("--tolerance", a->tolerances,
+                    "MODEL/OUTPUT glob with its tolerance, e.g. 'lstm/*:rtol=1e-4,atol=1e-6' "
+                    "(repeatable, the later winning; over --rtol/--atol and the manifest)");
+  check->add_option("--producer", a->producers, "only producers matching this glob");
+  check->add_option("--model", a->models, "only models matching this glob");
+  check->add_option("--save-api", a->save_apis, "only save APIs matching this glob");
+  check->add_option("--load-api", a->load_apis, "only load APIs matching this glob");
+  check->add_flag("--keep-outputs", a->keep_outputs,
+                  "keep the candidates' outputs (the folder is printed)");
+}
 
 void add_check(CLI::App& app, int& exit_code) {
   auto* check = app.add_subcommand(
       "check",
       "Check that the bundles of a store load and compute the same outputs on each candidate");
   auto args = std::make_shared<CheckArgs>();
-  check->add_option("--store", args->store,
-                    "a folder or s3://bucket/prefix (default: the corpus shipped with mbcc)");
-  check->add_option("--shard", args->shard,
-                    "I/N: check only the I-th of N disjoint parts of the store, for CI workers "
-                    "that split a run (join their reports with `mbcc report merge`)");
-  add_store_options(*check, args->store_args);
-  check->add_option("--candidate", args->versions,
-                    "a release mbcc installs as in `mbcc env` (repeatable; default: 1.9.1, the "
-                    "newest stable release)");
-  check->add_option("--candidate-python", args->pythons,
-                    "[NAME=]PATH: the Python of an environment whose mxnet is the build under "
-                    "test, named NAME in reports and expectations (default: PATH; repeatable)");
-  check->add_option("--candidate-lib", args->libraries,
-                    "[NAME=]PATH: a bare libmxnet.so, C API load APIs only (repeatable)");
-  check->add_option("--report-dir", args->report_dir, "where report.json and report.xml go")
-      ->capture_default_str();
-  check->add_option("--expectations", args->expectations,
-                    "the known breaks (default: STORE/expectations.toml when there is one)");
-  check->add_option("-j,--jobs", args->jobs, "worker processes per candidate and worker kind")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  check->add_option("--timeout", args->timeout_seconds, "seconds one check may take")
-      ->check(CLI::Range(0.1, 86400.0))
-      ->capture_default_str();
-  check->add_option("--repeat", args->repeat, "runs of each check; runs that disagree are FLAKY")
-      ->check(CLI::Range(1, 100))
-      ->capture_default_str();
-  check->add_option("--rtol", args->rtol, "relative tolerance of every floating output")
-      ->check(CLI::NonNegativeNumber);
-  check->add_option("--atol", args->atol, "absolute tolerance of every floating output")
-      ->check(CLI::NonNegativeNumber);
-  check->add_option("--tolerance", args->tolerances,
-                    "MODEL/OUTPUT glob with its tolerance, e.g. 'lstm/*:rtol=1e-4,atol=1e-6' "
-                    "(repeatable, the later winning; over --rtol/--atol and the manifest)");
-  check->add_option("--producer", args->producers, "only producers matching this glob");
-  check->add_option("--model", args->models, "only models matching this glob");
-  check->add_option("--save-api", args->save_apis, "only save APIs matching this glob");
-  check->add_option("--load-api", args->load_apis, "only load APIs matching this glob");
-  check->add_flag("--keep-outputs", args->keep_outputs,
-                  "keep the candidates' outputs (the folder is printed)");
+  add_check_options(*check, *args);
   check->callback([args, &exit_code] { exit_code = run_check(*args); });
 }
 

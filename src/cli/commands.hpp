@@ -12,5 +12,7 @@ void add_env(CLI::App& app, int& exit_code);
 void add_generate(CLI::App& app, int& exit_code);
 void add_check(CLI::App& app, int& exit_code);
 void add_publish(CLI::App& app, int& exit_code);
+void add_nightly(CLI::App& app, int& exit_code);
+void add_pull(CLI::App& app, int& exit_code);
 
 }  // namespace mbcc::cli

@@ -15,6 +15,7 @@
 #include "check/plan.hpp"
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
+#include "cli/publish.hpp"
 #include "cli/stores.hpp"
 #include "corpus/manifest.hpp"
 #include "corpus/pull.hpp"
@@ -25,16 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct PublishArgs {
-  std::string source;
-  std::string destination;
-  bool force = false;
-  bool dry_run = false;
-  std::vector<std::string> producers;
-  std::vector<std::string> models;
-  std::vector<std::string> save_apis;
-  StoreArgs store_args;
-};
 
 std::string key_of(const corpus::BundleKey& bundle, std::string_view leaf) {
   return fmt::format("{}/{}/{}", corpus::kLayoutDir, bundle.to_string(), leaf);
@@ -94,6 +85,8 @@ Status publish_expectations(store::Store& source, store::Store& destination, boo
   if (!text) return text.error();
   return destination.put_bytes(kName, *text);
 }
+
+}  // namespace
 
 int run_publish(const PublishArgs& args) {
   ProgressLine progress;
@@ -187,8 +180,6 @@ int run_publish(const PublishArgs& args) {
              args.destination, kept, args.force ? "" : " (--force replaces them)", refused);
   return refused == 0 ? kExitClean : kExitFailures;
 }
-
-}  // namespace
 
 void add_publish(CLI::App& app, int& exit_code) {
   auto* publish = app.add_subcommand(
