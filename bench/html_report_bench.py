@@ -25,15 +25,16 @@ MODELS = [f"model-{i:02}" for i in range(25)]
 SAVE_APIS = ["gluon-export", "module-checkpoint"]
 LOAD_APIS = ["c-cachedop", "c-predict", "gluon-imports", "module-load-checkpoint", "c-executor"]
 EDGES = [0] + [10.0 ** e for e in range(-12, 1)]
+# A candidate's message names the bundle's file, so no two are alike.
 MESSAGE = ("MXNetError: Error in operator conv1: Shape inconsistent, Provided = [64,3,3,3], inferred "
-           "shape=(64,1,3,3)\nStack trace:\n" + "".join(f"  [bt] ({i}) libmxnet.so(+0x{i:x}1234)\n"
-                                                      for i in range(8)))
+           "shape=(64,1,3,3) loading /nightly/store/v1/{}\nStack trace:\n" +
+           "".join(f"  [bt] ({i}) libmxnet.so(+0x{i:x}1234)\n" for i in range(8)))
 
 
 def comparison(rng, drift):
     count = 2560
     mismatched = rng.randint(1, 40) if drift else 0
-    hist = [rng.randint(0, 900) for _ in range(8)] + [mismatched] + [0] * 6
+    hist = [rng.randint(0, 250) for _ in range(8)] + [mismatched] + [0] * 6
     hist[0] = count - sum(hist[1:])
     abs_max = rng.uniform(1e-3, 1e-1) if drift else rng.uniform(1e-8, 1e-6)
     return {
@@ -82,7 +83,7 @@ def synthetic_report():
                     "load_api": load_api, "candidate": candidate, "verdict": verdict,
                     "raw_verdict": raw, "failure": verdict in ("LOAD_FAIL", "NUMERIC_DRIFT"),
                     "detail": "the predict API was removed in 2.0" if verdict == "UNSUPPORTED" else "",
-                    "message": {"text": MESSAGE, "kind": "shape_inference", "subject": ""}
+                    "message": {"text": MESSAGE.format(f"{producer}/{model}/{save_api}/model"), "kind": "shape_inference", "subject": ""}
                     if failed_load else None,
                     "outputs": [] if failed_load or verdict == "UNSUPPORTED" else
                     [dict(comparison(rng, verdict == "NUMERIC_DRIFT"), name="output_0")],

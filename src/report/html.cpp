@@ -1,6 +1,7 @@
 #include "report/html.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <set>
@@ -25,22 +26,45 @@ static_assert(kHtmlPage.find(kDataMarker) != std::string_view::npos &&
                   kHtmlPage.find(kDataMarker) == kHtmlPage.rfind(kDataMarker),
               "html_page.html must hold the data marker exactly once");
 
-// The page shows six significant digits; more would only make a 20,000-check page bigger.
+// The page shows four significant digits (an element's bits show it exactly); more would
+// only make a 20,000-check page bigger.
 json rounded(double value) {
   if (!std::isfinite(value)) return value;
-  return std::stod(fmt::format("{:.6g}", value));
+  return std::stod(fmt::format("{:.4g}", value));
 }
 
-// Each object becomes the array of its values, its keys recorded once per path in `schemas`
-// ("check/outputs/*/stats"). Objects at one path always have the same keys: report_to_json
-// writes every key, null when empty.
-json pack(const json& value, const std::string& path, json& schemas) {
+// Strings that nearly every check holds, stored once in the page's "strings" and referred to
+// by their index there.
+constexpr std::array<std::string_view, 12> kInternedPaths = {
+    "check/producer", "check/model",   "check/save_api",    "check/load_api",
+    "check/candidate", "check/verdict", "check/raw_verdict", "check/attempts/*",
+    "check/outputs/*/name", "check/outputs/*/outcome", "check/outputs/*/dtype",
+    "check/outputs/*/expected_dtype"};
+
+struct Packer {
+  json schemas = json::object();
+  json strings = json::array();
+  std::map<std::string, std::size_t, std::less<>> string_index;
+
+  json intern(const std::string& text) {
+    auto [it, fresh] = string_index.try_emplace(text, strings.size());
+    if (fresh) strings.push_back(text);
+    return it->second;
+  }
+
+  // Each object becomes the array of its values, its keys recorded once per path in `schemas`
+  // ("check/outputs/*/stats"). Objects at one path always have the same keys: report_to_json
+  // writes every key, null when empty.
+  json pack(const json& value, const std::string& path);
+};
+
+json Packer::pack(const json& value, const std::string& path) {
   if (value.is_object()) {
     json keys = json::array();
     json values = json::array();
     for (const auto& [key, item] : value.items()) {
       keys.push_back(key);
-      values.push_back(pack(item, path + "/" + key, schemas));
+      values.push_back(pack(item, path + "/" + key));
     }
     if (!schemas.contains(path)) {
       schemas[path] = keys;
@@ -51,10 +75,14 @@ json pack(const json& value, const std::string& path, json& schemas) {
   }
   if (value.is_array()) {
     json items = json::array();
-    for (const json& item : value) items.push_back(pack(item, path + "/*", schemas));
+    for (const json& item : value) items.push_back(pack(item, path + "/*"));
     return items;
   }
   if (value.is_number_float()) return rounded(value.get<double>());
+  if (value.is_string() && std::find(kInternedPaths.begin(), kInternedPaths.end(), path) !=
+                               kInternedPaths.end()) {
+    return intern(value.get<std::string>());
+  }
   return value;
 }
 
@@ -143,7 +171,7 @@ json html_page_data(std::span<const RunResult> reports) {
       nights.size() > 1 ? check_histories(nights) : std::vector<CheckHistory>{};
 
   json report = report_to_json(shown);
-  json schemas = json::object();
+  Packer packer;
   Interned bundles;
   Interned expectations;
   json checks = json::array();
@@ -158,7 +186,7 @@ json html_page_data(std::span<const RunResult> reports) {
       check["first_divergence"]["comparison"]["stats"]["abs_error_histogram"].erase("edges");
     }
     check["history"] = histories.empty() ? json(nullptr) : history_json(histories[i]);
-    checks.push_back(pack(check, "check", schemas));
+    checks.push_back(packer.pack(check, "check"));
     producers.insert(shown.checks[i].key.producer);
   }
 
@@ -180,7 +208,9 @@ json html_page_data(std::span<const RunResult> reports) {
           {"verdicts", verdicts},
           {"producers", producers},
           {"histogram_edges", kAbsErrorHistogramEdges},
-          {"schemas", schemas},
+          {"schemas", packer.schemas},
+          {"strings", packer.strings},
+          {"interned", kInternedPaths},
           {"bundles", bundles.values()},
           {"expectations", expectations.values()},
           {"checks", checks}};
