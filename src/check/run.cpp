@@ -80,12 +80,9 @@ nlohmann::json bundle_facts(const corpus::Manifest& m) {
     if (f.role == corpus::FileRole::kInternal) continue;
     files.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
   }
-  return {{"producer", std::move(producer)},
-          {"seeds", std::move(seeds)},
-          {"files", std::move(files)},
-          {"model_kind", m.model_info.kind},
-          {"writer", m.model_info.writer},
-          {"np_mode", m.model_info.np_mode}};
+  return {{"producer", std::move(producer)}, {"seeds", std::move(seeds)},
+          {"files", std::move(files)},       {"model_kind", m.model_info.kind},
+          {"writer", m.model_info.writer},   {"np_mode", m.model_info.np_mode}};
 }
 
 const corpus::BundleFile* file_of_role(const corpus::Manifest& m, corpus::FileRole role) {

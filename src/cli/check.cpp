@@ -195,9 +195,9 @@ void write_reports(const fs::path& dir, RunResult& result) {
     return;
   }
   // The files say the same: a failure to write one is in none, only on the terminal.
-  for (const Status& written : {write_report_json(dir / "report.json", result),
-                                write_junit_xml(dir / "report.xml", result),
-                                write_html_report(dir / "report.html", std::span(&result, 1))}) {
+  for (const Status& written :
+       {write_report_json(dir / "report.json", result), write_junit_xml(dir / "report.xml", result),
+        write_html_report(dir / "report.html", std::span(&result, 1))}) {
     if (!written.ok()) result.run_errors.push_back(written.error().message());
   }
 }
@@ -308,7 +308,7 @@ void add_check(CLI::App& app, int& exit_code) {
                     "test, named NAME in reports and expectations (default: PATH; repeatable)");
   check->add_option("--candidate-lib", args->libraries,
                     "[NAME=]PATH: a bare libmxnet.so, C API load APIs only (repeatable)");
-  check->add_option("--report-dir", args->report_dir, "where report.json, report.xml and report.html go")
+  check->add_option("--report-dir", args->report_dir, "where report.{json,xml,html} go")
       ->capture_default_str();
   check->add_option("--expectations", args->expectations,
                     "the known breaks (default: STORE/expectations.toml when there is one)");

@@ -36,10 +36,10 @@ json rounded(double value) {
 // Strings that nearly every check holds, stored once in the page's "strings" and referred to
 // by their index there.
 constexpr std::array<std::string_view, 12> kInternedPaths = {
-    "check/producer", "check/model",   "check/save_api",    "check/load_api",
-    "check/candidate", "check/verdict", "check/raw_verdict", "check/attempts/*",
-    "check/outputs/*/name", "check/outputs/*/outcome", "check/outputs/*/dtype",
-    "check/outputs/*/expected_dtype"};
+    "check/producer",          "check/model",           "check/save_api",
+    "check/load_api",          "check/candidate",       "check/verdict",
+    "check/raw_verdict",       "check/attempts/*",      "check/outputs/*/name",
+    "check/outputs/*/outcome", "check/outputs/*/dtype", "check/outputs/*/expected_dtype"};
 
 struct Packer {
   json schemas = json::object();
@@ -64,7 +64,7 @@ json Packer::pack(const json& value, const std::string& path) {
     json values = json::array();
     for (const auto& [key, item] : value.items()) {
       keys.push_back(key);
-      values.push_back(pack(item, path + "/" + key));
+      values.push_back(pack(item, fmt::format("{}/{}", path, key)));
     }
     if (!schemas.contains(path)) {
       schemas[path] = keys;
@@ -79,8 +79,8 @@ json Packer::pack(const json& value, const std::string& path) {
     return items;
   }
   if (value.is_number_float()) return rounded(value.get<double>());
-  if (value.is_string() && std::find(kInternedPaths.begin(), kInternedPaths.end(), path) !=
-                               kInternedPaths.end()) {
+  if (value.is_string() &&
+      std::find(kInternedPaths.begin(), kInternedPaths.end(), path) != kInternedPaths.end()) {
     return intern(value.get<std::string>());
   }
   return value;
@@ -198,7 +198,7 @@ json html_page_data(std::span<const RunResult> reports) {
                         {"meaning", info.meaning}});
   }
   json night_times = json::array();
-  for (const RunResult* night : nights) night_times.push_back(format_utc_time(night->run.started_at));
+  for (const RunResult* n : nights) night_times.push_back(format_utc_time(n->run.started_at));
   const SummaryLines summary = summary_lines(shown);
   return {{"run", report["run"]},
           {"summary", {summary.counts, summary.exit}},

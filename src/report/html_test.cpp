@@ -76,8 +76,9 @@ bool same_to_four_digits(const json& a, const json& b) {
 }
 
 TEST(NaturalLess, OrdersReleasesAsVersions) {
-  const std::vector<std::string> ordered = {"0.11.0", "0.12.1", "1.0.0",   "1.7.0",  "1.7.0.post1",
-                                            "1.10",   "2.0.0a0", "2.0.0b1", "2.0.0rc1", "2.0.0"};
+  const std::vector<std::string> ordered = {"0.11.0",      "0.12.1", "1.0.0",   "1.7.0",
+                                            "1.7.0.post1", "1.10",   "2.0.0a0", "2.0.0b1",
+                                            "2.0.0rc1",    "2.0.0"};
   for (std::size_t i = 0; i < ordered.size(); ++i) {
     for (std::size_t j = 0; j < ordered.size(); ++j) {
       EXPECT_EQ(natural_less(ordered[i], ordered[j]), i < j) << ordered[i] << " vs " << ordered[j];
@@ -163,8 +164,8 @@ TEST(HtmlReport, HistoryOfSeveralNights) {
   for (std::size_t n = 0; n < 3; ++n) {
     nights[n].run.started_at -= std::chrono::days(n);  // nights[0] is the newest
   }
-  nights[2].checks[1].verdict = Verdict::kPass;            // passed two nights ago
-  nights[1].checks.erase(nights[1].checks.begin() + 3);    // yesterday's run lacked the LOAD_FAIL
+  nights[2].checks[1].verdict = Verdict::kPass;          // passed two nights ago
+  nights[1].checks.erase(nights[1].checks.begin() + 3);  // yesterday's run lacked the LOAD_FAIL
 
   const std::vector<const RunResult*> ordered = nights_in_order(nights);
   ASSERT_EQ(ordered.back(), &nights[0]);
@@ -173,8 +174,8 @@ TEST(HtmlReport, HistoryOfSeveralNights) {
 
   const CheckHistory& h = histories[1];
   ASSERT_EQ(nights[0].checks[1].key, drift);
-  EXPECT_EQ(h.verdicts, (std::vector<std::optional<Verdict>>{
-                            Verdict::kPass, Verdict::kNumericDrift, Verdict::kNumericDrift}));
+  EXPECT_EQ(h.verdicts, (std::vector<std::optional<Verdict>>{Verdict::kPass, Verdict::kNumericDrift,
+                                                             Verdict::kNumericDrift}));
   EXPECT_EQ(h.last_passed, 0U);
   EXPECT_EQ(h.failing_since, 1U);
 
@@ -189,8 +190,8 @@ TEST(HtmlReport, HistoryOfSeveralNights) {
   EXPECT_EQ(pass.failing_since, std::nullopt);
 
   const json data = html_page_data(nights);
-  EXPECT_EQ(data["nights"], json({"2025-05-30T02:00:00Z", "2025-05-31T02:00:00Z",
-                                  "2025-06-01T02:00:00Z"}));
+  EXPECT_EQ(data["nights"],
+            json({"2025-05-30T02:00:00Z", "2025-05-31T02:00:00Z", "2025-06-01T02:00:00Z"}));
   const json shown = unpack(data, "check", data["checks"][1]);
   EXPECT_EQ(shown["history"]["verdicts"], json({"PASS", "NUMERIC_DRIFT", "NUMERIC_DRIFT"}));
   EXPECT_EQ(shown["history"]["failing_since"], 1);
