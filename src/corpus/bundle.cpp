@@ -8,7 +8,7 @@
 
 #include "base/file.hpp"
 #include "corpus/layout.hpp"
-#include "corpus/sha256.hpp"
+#include "base/sha256.hpp"
 #include "formats/ndarray_file.hpp"
 #include "formats/npy.hpp"
 #include "formats/sniff.hpp"

@@ -23,7 +23,7 @@
 #include "corpus/internal.hpp"
 #include "corpus/layout.hpp"
 #include "corpus/probe_run.hpp"
-#include "corpus/sha256.hpp"
+#include "base/sha256.hpp"
 
 namespace mbcc::corpus {
 namespace {

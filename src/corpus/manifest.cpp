@@ -8,7 +8,7 @@
 
 #include "base/file.hpp"
 #include "corpus/internal.hpp"
-#include "corpus/sha256.hpp"
+#include "base/sha256.hpp"
 
 namespace mbcc::corpus {
 namespace {

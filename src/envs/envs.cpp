@@ -31,11 +31,6 @@ namespace {
 
 std::atomic<unsigned> g_sequence{0};
 
-std::string env_value(const char* name) {
-  const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
-  return v == nullptr ? std::string() : std::string(v);
-}
-
 Error os_error(const fs::path& path, const std::string& step, int err) {
   return Error::plain(path.string(), step + ": " + std::strerror(err));
 }
@@ -289,18 +284,6 @@ struct Builder {
 };
 
 }  // namespace
-
-Result<fs::path> cache_dir() {
-  for (const char* name : {"MBCC_CACHE_DIR", "XDG_CACHE_HOME"}) {
-    std::string v = env_value(name);
-    if (!v.empty()) return fs::path(v);
-  }
-  std::string home = env_value("HOME");
-  if (home.empty()) {
-    return Error::plain("cache folder", "none of MBCC_CACHE_DIR, XDG_CACHE_HOME and HOME is set");
-  }
-  return fs::path(home) / ".cache";
-}
 
 Result<fs::path> envs_dir() {
   auto cache = cache_dir();

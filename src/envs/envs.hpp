@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/cache_dir.hpp"
 #include "base/result.hpp"
 
 namespace mbcc::envs {
@@ -76,8 +77,8 @@ Result<InstallPlan> install_plan(std::string_view version);
 // ---------------------------------------------------------------------------------------------
 // Where environments live.
 
-// $MBCC_CACHE_DIR, else $XDG_CACHE_HOME, else $HOME/.cache (empty values are ignored).
-Result<std::filesystem::path> cache_dir();
+// $MBCC_CACHE_DIR, else $XDG_CACHE_HOME, else $HOME/.cache (it lives in base: the store needs it too).
+using mbcc::cache_dir;
 // cache_dir() / "mbcc" / "envs".
 Result<std::filesystem::path> envs_dir();
 

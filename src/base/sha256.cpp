@@ -1,4 +1,4 @@
-#include "corpus/sha256.hpp"
+#include "base/sha256.hpp"
 
 #include <openssl/evp.h>
 
@@ -8,7 +8,7 @@
 
 #include "base/file.hpp"
 
-namespace mbcc::corpus {
+namespace mbcc {
 
 std::string sha256_hex(std::span<const std::byte> bytes) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
@@ -33,4 +33,4 @@ Result<std::string> sha256_file(const std::filesystem::path& path) {
   return sha256_hex(file->bytes());
 }
 
-}  // namespace mbcc::corpus
+}  // namespace mbcc

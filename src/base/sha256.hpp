@@ -9,7 +9,7 @@
 
 #include "base/result.hpp"
 
-namespace mbcc::corpus {
+namespace mbcc {
 
 inline constexpr std::size_t kSha256HexLength = 64;
 
@@ -18,4 +18,4 @@ std::string sha256_hex(std::span<const std::byte> bytes);
 // Hashes the file as it is on disk; errors name the file.
 Result<std::string> sha256_file(const std::filesystem::path& path);
 
-}  // namespace mbcc::corpus
+}  // namespace mbcc

@@ -1,0 +1,120 @@
+"""How fast `mbcc check` goes through the corpus, side by side with the original nightly script's
+way (bench/nightly_baseline.py: one Python process, a serial loop), on the same corpus, candidate
+and machine, in the same run. The runs alternate so that a change in the machine's load hits
+both sides alike; the medians are printed.
+
+  python3 bench/check_bench.py [--mbcc build/dev/mbcc] [--candidate 1.9.1] [--repetitions 5]
+
+Three runs per repetition:
+  baseline        the serial loop over every Python load API of every bundle
+  mbcc python     mbcc check -j N over exactly the same checks (--load-api of the Python APIs)
+  mbcc all        mbcc check -j N over the whole corpus: the Python APIs and the C API paths
+
+For the mbcc runs, report.json gives each check's load and forward time as the worker measured
+it. What is left of the run is mbcc's overhead, counted two ways:
+  cpu share   1 - (candidate load + forward) / (CPU time of mbcc and all its workers)
+  slot share  1 - (candidate load + forward) / (wall time x worker slots); this also counts
+              the time workers spend importing MXNet and the time a slot stands idle
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PYTHON_LOAD_APIS = ["module-*", "gluon-*"]
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(argv, env=None):
+    """(wall seconds, CPU seconds of the process and everything it waited for, stdout)."""
+    cpu = children_cpu()
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        sys.exit("%s exited with %d" % (" ".join(argv), done.returncode))
+    return wall, children_cpu() - cpu, done.stdout
+
+
+def run_baseline(python, store):
+    env = dict(os.environ, PYTHONSAFEPATH="1")
+    wall, cpu, out = timed([python, os.path.join(HERE, "nightly_baseline.py"), store], env)
+    counts = json.loads(out.strip().splitlines()[-1])
+    return {"wall": wall, "cpu": cpu, "checks": counts["checks"], "failed": counts["failed"]}
+
+
+def run_mbcc(mbcc, candidate, store, jobs, load_apis):
+    with tempfile.TemporaryDirectory() as reports:
+        argv = [mbcc, "check", "--store", store, "--candidate", candidate, "-j", str(jobs),
+                "--report-dir", reports]
+        for api in load_apis:
+            argv += ["--load-api", api]
+        wall, cpu, _ = timed(argv)
+        with open(os.path.join(reports, "report.json")) as f:
+            report = json.load(f)
+    candidate_ms = sum(c["timings"]["load_ms"] + c["timings"]["run_ms"] for c in report["checks"])
+    python_checks = sum(1 for c in report["checks"] if not c["load_api"].startswith("c-"))
+    # one pool per worker kind, one after the other, each with `jobs` workers
+    slots = jobs
+    return {"wall": wall, "cpu": cpu, "checks": len(report["checks"]),
+            "failed": report["summary"]["failures"], "python_checks": python_checks,
+            "candidate_s": candidate_ms / 1000.0,
+            "cpu_share": 1 - candidate_ms / 1000.0 / cpu,
+            "slot_share": 1 - candidate_ms / 1000.0 / (wall * slots)}
+
+
+def median(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mbcc", default=os.path.join(ROOT, "build", "dev", "mbcc"))
+    parser.add_argument("--candidate", default="1.9.1")
+    parser.add_argument("--store", default=os.path.join(ROOT, "corpus"))
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--repetitions", type=int, default=5)
+    args = parser.parse_args()
+
+    python = subprocess.run([args.mbcc, "env", "python", args.candidate], check=True,
+                            stdout=subprocess.PIPE, text=True).stdout.strip()
+    runs = {"baseline": [], "mbcc python": [], "mbcc all": []}
+    for _ in range(args.repetitions):
+        runs["baseline"].append(run_baseline(python, args.store))
+        runs["mbcc python"].append(run_mbcc(args.mbcc, args.candidate, args.store, args.jobs,
+                                            PYTHON_LOAD_APIS))
+        runs["mbcc all"].append(run_mbcc(args.mbcc, args.candidate, args.store, args.jobs, []))
+
+    base = median(runs["baseline"], "wall")
+    print("candidate %s, store %s, mbcc -j %d, median of %d, load average %.2f"
+          % (args.candidate, args.store, args.jobs, args.repetitions, os.getloadavg()[0]))
+    print("%-12s %7s %9s %9s %11s %9s %10s %10s"
+          % ("run", "checks", "wall s", "CPU s", "checks/s", "speed-up", "cpu share", "slot share"))
+    for name, rs in runs.items():
+        wall = median(rs, "wall")
+        checks = rs[0]["checks"]
+        line = "%-12s %7d %9.2f %9.2f %11.1f %8.2fx" % (
+            name, checks, wall, median(rs, "cpu"), checks / wall,
+            (checks / wall) / (runs["baseline"][0]["checks"] / base))
+        if name != "baseline":
+            line += " %9.1f%% %9.1f%%" % (100 * median(rs, "cpu_share"), 100 * median(rs, "slot_share"))
+        print(line)
+    same = runs["mbcc python"][0]["checks"] == runs["baseline"][0]["checks"]
+    print("baseline and mbcc python ran the same %s checks: %s"
+          % (runs["baseline"][0]["checks"], "yes" if same else "NO"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+#include "store/cache.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "base/cache_dir.hpp"
+#include "base/sha256.hpp"
+
+namespace mbcc::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_sha256_hex(std::string_view text) {
+  return text.size() == kSha256HexLength &&
+         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// An exclusive lock on the cache folder for as long as it lives: two mbcc processes sharing a
+// cache never download into the same temporary file or evict what the other is verifying.
+class FolderLock {
+ public:
+  static Result<FolderLock> take(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir / "incoming", ec);
+    if (ec) return Error::plain(dir.string(), "cannot create the cache folder: " + ec.message());
+    fs::path path = dir / ".lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || ::flock(fd, LOCK_EX) != 0) {
+      Error e = Error::plain(path.string(), std::string("cannot lock the cache: ") + std::strerror(errno));
+      if (fd >= 0) ::close(fd);
+      return e;
+    }
+    return FolderLock(fd);
+  }
+  FolderLock(FolderLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FolderLock& operator=(FolderLock&&) = delete;
+  ~FolderLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+  }
+
+ private:
+  explicit FolderLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+Status trim_locked(const fs::path& dir, std::uint64_t max_bytes) {
+  struct Entry {
+    fs::path path;
+    fs::file_time_type used;
+    std::uint64_t size;
+  };
+  std::vector<Entry> entries;
+  std::uint64_t total = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!is_sha256_hex(it->path().filename().string()) || !it->is_regular_file()) continue;
+    Entry entry{it->path(), it->last_write_time(ec), it->file_size(ec)};
+    if (ec) break;
+    total += entry.size;
+    entries.push_back(std::move(entry));
+  }
+  if (ec) return Error::plain(dir.string(), "cannot read the cache folder: " + ec.message());
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.used < b.used; });
+  for (const Entry& entry : entries) {
+    if (total <= max_bytes) break;
+    fs::remove(entry.path, ec);
+    if (ec) return Error::plain(entry.path.string(), "cannot evict from the cache: " + ec.message());
+    total -= entry.size;
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+Cache::Cache(fs::path dir, std::uint64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {}
+
+Result<fs::path> Cache::default_dir() {
+  auto base = cache_dir();
+  if (!base) return base.error();
+  return *base / "mbcc" / "store-cache";
+}
+
+Result<CacheFetch> Cache::fetch(Store& store, std::span<const CacheRequest> wanted) {
+  auto lock = FolderLock::take(dir_);
+  if (!lock) return lock.error();
+  CacheFetch result;
+  std::map<std::string, const CacheRequest*> missing;  // by sha256: one download per content
+  for (const CacheRequest& request : wanted) {
+    if (!is_sha256_hex(request.sha256)) {
+      Error e;
+      e.source = store.url() + " " + request.key;
+      e.field = "sha256";
+      e.found = "\"" + request.sha256.substr(0, 80) + "\"";
+      e.allowed = "64 lowercase hex digits";
+      return e;
+    }
+    fs::path entry = dir_ / request.sha256;
+    result.paths.push_back(entry);
+    std::error_code ec;
+    std::uint64_t size = fs::file_size(entry, ec);
+    if (!ec && size == request.size) {
+      fs::last_write_time(entry, fs::file_time_type::clock::now(), ec);  // LRU: just used
+      result.hits += 1;
+      continue;
+    }
+    if (!ec) fs::remove(entry, ec);  // the wrong size for its name: never trust it
+    missing.emplace(request.sha256, &request);
+  }
+  if (missing.empty()) return result;
+
+  std::vector<GetRequest> gets;
+  for (const auto& [sha, request] : missing) {
+    gets.push_back({request->key, dir_ / "incoming" / sha, request->size});
+  }
+  auto downloaded = store.get(gets);
+  if (!downloaded) return downloaded.error();
+  result.downloaded = *downloaded;
+
+  // Verify everything before anything enters the cache.
+  std::optional<Error> failure;
+  for (const GetRequest& get : gets) {
+    const CacheRequest& request = *missing.at(get.dest.filename().string());
+    std::error_code ec;
+    std::uint64_t size = fs::file_size(get.dest, ec);
+    auto hash = sha256_file(get.dest);
+    if (!failure && (ec || size != request.size || !hash || *hash != request.sha256)) {
+      Error e;
+      e.source = store.url() + " " + request.key;
+      e.field = size != request.size ? "size" : "sha256";
+      e.found = size != request.size ? std::to_string(size) : (hash ? *hash : hash.error().message());
+      e.allowed = size != request.size ? std::to_string(request.size) : request.sha256;
+      e.detail = "the downloaded object does not match its manifest; it was not cached";
+      failure = e;
+    }
+  }
+  if (failure) {
+    std::error_code ec;
+    for (const GetRequest& get : gets) fs::remove(get.dest, ec);
+    return *failure;
+  }
+  for (const GetRequest& get : gets) {
+    fs::path entry = dir_ / get.dest.filename();
+    std::error_code ec;
+    fs::permissions(get.dest, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read, ec);
+    if (!ec) fs::rename(get.dest, entry, ec);
+    if (ec) return Error::plain(entry.string(), "cannot move into the cache: " + ec.message());
+  }
+  return result;
+}
+
+Status Cache::trim() {
+  auto lock = FolderLock::take(dir_);
+  if (!lock) return lock.error();
+  return trim_locked(dir_, max_bytes_);
+}
+
+}  // namespace mbcc::store
