@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -27,11 +26,8 @@ static_assert(kHtmlPage.find(kDataMarker) != std::string_view::npos &&
               "html_page.html must hold the data marker exactly once");
 
 // The page shows four significant digits (an element's bits show it exactly); more would
-// only make a 20,000-check page bigger.
-json rounded(double value) {
-  if (!std::isfinite(value)) return value;
-  return std::stod(fmt::format("{:.4g}", value));
-}
+// only make a 20,000-check page bigger. NaN and infinities are strings here, as in report.json.
+json rounded(double value) { return std::stod(fmt::format("{:.4g}", value)); }
 
 // Strings that nearly every check holds, stored once in the page's "strings" and referred to
 // by their index there.
@@ -41,16 +37,26 @@ constexpr std::array<std::string_view, 12> kInternedPaths = {
     "check/raw_verdict",       "check/attempts/*",      "check/outputs/*/name",
     "check/outputs/*/outcome", "check/outputs/*/dtype", "check/outputs/*/expected_dtype"};
 
-struct Packer {
-  json schemas = json::object();
-  json strings = json::array();
-  std::map<std::string, std::size_t, std::less<>> string_index;
-
-  json intern(const std::string& text) {
-    auto [it, fresh] = string_index.try_emplace(text, strings.size());
-    if (fresh) strings.push_back(text);
+// Equal values stored once: a bundle's facts are the same for every check of the bundle, and
+// a producer's name for every check of the producer.
+class Interned {
+ public:
+  json index_of(const json& value) {
+    if (value.is_null()) return nullptr;
+    auto [it, fresh] = index_.try_emplace(value.dump(), values_.size());
+    if (fresh) values_.push_back(value);
     return it->second;
   }
+  const json& values() const { return values_; }
+
+ private:
+  std::map<std::string, std::size_t> index_;
+  json values_ = json::array();
+};
+
+struct Packer {
+  json schemas = json::object();
+  Interned strings;
 
   // Each object becomes the array of its values, its keys recorded once per path in `schemas`
   // ("check/outputs/*/stats"). Objects at one path always have the same keys: report_to_json
@@ -81,26 +87,10 @@ json Packer::pack(const json& value, const std::string& path) {
   if (value.is_number_float()) return rounded(value.get<double>());
   if (value.is_string() &&
       std::find(kInternedPaths.begin(), kInternedPaths.end(), path) != kInternedPaths.end()) {
-    return intern(value.get<std::string>());
+    return strings.index_of(value);
   }
   return value;
 }
-
-// Equal values stored once: a bundle's facts are the same for every check of the bundle.
-class Interned {
- public:
-  json index_of(const json& value) {
-    if (value.is_null()) return nullptr;
-    auto [it, fresh] = index_.try_emplace(value.dump(), values_.size());
-    if (fresh) values_.push_back(value);
-    return it->second;
-  }
-  const json& values() const { return values_; }
-
- private:
-  std::map<std::string, std::size_t> index_;
-  json values_ = json::array();
-};
 
 json history_json(const CheckHistory& history) {
   json verdicts = json::array();
@@ -209,7 +199,7 @@ json html_page_data(std::span<const RunResult> reports) {
           {"producers", producers},
           {"histogram_edges", kAbsErrorHistogramEdges},
           {"schemas", packer.schemas},
-          {"strings", packer.strings},
+          {"strings", packer.strings.values()},
           {"interned", kInternedPaths},
           {"bundles", bundles.values()},
           {"expectations", expectations.values()},
