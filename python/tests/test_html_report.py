@@ -81,8 +81,11 @@ def real_run(tmp_path_factory):
     expectations = tmp / "expectations.toml"
     expectations.write_text(EXPECTATIONS)
     report_dir = tmp / "report"
+    # Exact match asked of lenet-hybrid: 2.0.0b1's convolutions round differently from 1.5.1's,
+    # so its checks are real NUMERIC_DRIFTs with a first diverging node.
     result = run_mbcc("check", "--store", store, "--candidate", "2.0.0b1", "--expectations",
-                      expectations, "--report-dir", report_dir, check=False)
+                      expectations, "--tolerance", "lenet-hybrid/*:rtol=0,atol=0",
+                      "--report-dir", report_dir, check=False)
     assert result.returncode == 1, result.stdout + result.stderr
     return result.stdout, report_dir, json.loads((report_dir / "report.json").read_text())
 
@@ -142,7 +145,8 @@ def test_check_writes_the_page_and_its_matrix_is_report_json(browser, real_run):
     assert ({(c["candidate"], c["producer"], c["case"], c["load_api"]): names[c["code"]] for c in cells}
             == {key(c): c["verdict"] for c in report["checks"]})
     verdicts = {c["verdict"] for c in report["checks"]}
-    assert {"PASS", "UNSUPPORTED", "XFAIL", "LOAD_FAIL", "ARTIFACT_CORRUPT"} <= verdicts
+    assert {"PASS", "UNSUPPORTED", "XFAIL", "LOAD_FAIL", "RUN_FAIL", "NUMERIC_DRIFT",
+            "ARTIFACT_CORRUPT"} <= verdicts
     producers = [p.text for p in browser.find_elements(By.CSS_SELECTOR, "th.producer")]
     assert producers == sorted({c["producer"] for c in report["checks"]}, key=version_key)
 
@@ -188,6 +192,16 @@ def test_a_failing_checks_detail_opens_with_a_click(browser, real_run):
     detail = open_detail(browser, cell_of(load(browser, report_dir / "report.html"), xfail))
     assert xfail["expectation"]["link"] in detail.text
     assert detail.find_element(By.LINK_TEXT, xfail["expectation"]["link"])
+
+    drift = next(c for c in report["checks"] if c["verdict"] == "NUMERIC_DRIFT")
+    detail = open_detail(browser, cell_of(load(browser, report_dir / "report.html"), drift))
+    node = drift["first_divergence"]
+    assert f'{node["node"]} ({node["op"]})' in detail.text
+    worst = drift["outputs"][0]["stats"]["worst"]
+    assert f'({worst["actual_bits"]}), golden' in detail.text
+    # one histogram per output, and one for the diverging node
+    assert len(detail.find_elements(By.CSS_SELECTOR, "svg.histogram")) == len(drift["outputs"]) + 1
+    assert browser.save_screenshot(str(ARTIFACTS / "html-report-numeric-drift.png"))
 
     passed = next(c for c in report["checks"] if c["verdict"] == "PASS" and c["outputs"])
     detail = open_detail(browser, cell_of(load(browser, report_dir / "report.html"), passed))

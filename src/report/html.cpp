@@ -25,8 +25,8 @@ static_assert(kHtmlPage.find(kDataMarker) != std::string_view::npos &&
                   kHtmlPage.find(kDataMarker) == kHtmlPage.rfind(kDataMarker),
               "html_page.html must hold the data marker exactly once");
 
-// The page shows four significant digits (an element's bits show it exactly); more would
-// only make a 20,000-check page bigger. NaN and infinities are strings here, as in report.json.
+// The page shows statistics to four significant digits; more would only make a 20,000-check
+// page bigger. NaN and infinities are strings here, as in report.json.
 json rounded(double value) { return std::stod(fmt::format("{:.4g}", value)); }
 
 // Strings that nearly every check holds, stored once in the page's "strings" and referred to
@@ -84,7 +84,11 @@ json Packer::pack(const json& value, const std::string& path) {
     for (const json& item : value) items.push_back(pack(item, path + "/*"));
     return items;
   }
-  if (value.is_number_float()) return rounded(value.get<double>());
+  // An element's values keep their every digit: they show how two close float32 values differ.
+  if (value.is_number_float() && !path.ends_with("/worst/actual") &&
+      !path.ends_with("/worst/expected")) {
+    return rounded(value.get<double>());
+  }
   if (value.is_string() &&
       std::find(kInternedPaths.begin(), kInternedPaths.end(), path) != kInternedPaths.end()) {
     return strings.index_of(value);
