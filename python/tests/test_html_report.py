@@ -98,6 +98,7 @@ def browser():
                      "--window-size=1600,1000"]:
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     yield driver
     driver.quit()
 
@@ -119,8 +120,12 @@ def key(check):
             check["load_api"])
 
 
+def key_of(cell):
+    return cell["candidate"], cell["producer"], cell["case"], cell["load_api"]
+
+
 def cell_of(cells, check):
-    return next(c for c in cells if (c["candidate"], c["producer"], c["case"], c["load_api"]) == key(check))
+    return next(c for c in cells if key_of(c) == key(check))
 
 
 def open_detail(browser, cell):
@@ -142,8 +147,8 @@ def test_check_writes_the_page_and_its_matrix_is_report_json(browser, real_run):
     cells = load(browser, report_dir / "report.html")
     names = legend(browser)
     assert len(cells) == len(report["checks"])
-    assert ({(c["candidate"], c["producer"], c["case"], c["load_api"]): names[c["code"]] for c in cells}
-            == {key(c): c["verdict"] for c in report["checks"]})
+    assert {key_of(c): names[c["code"]] for c in cells} == {
+        key(c): c["verdict"] for c in report["checks"]}
     verdicts = {c["verdict"] for c in report["checks"]}
     assert {"PASS", "UNSUPPORTED", "XFAIL", "LOAD_FAIL", "RUN_FAIL", "NUMERIC_DRIFT",
             "ARTIFACT_CORRUPT"} <= verdicts
@@ -175,17 +180,16 @@ def test_a_failing_checks_detail_opens_with_a_click(browser, real_run):
     assert detail.find_element(By.CSS_SELECTOR, ".title").text == (
         f'{corrupt["producer"]} {corrupt["model"]}/{corrupt["save_api"]} -> '
         f'{corrupt["load_api"]} @ {corrupt["candidate"]}')
-    assert corrupt["detail"] and corrupt["detail"] in text
+    # the sha256 the manifest wants and the one found
     manifest = json.loads((SOURCE_DIR / "corpus" / CORRUPT).parent.parent.joinpath(
         "manifest.json").read_text())
     params = next(f for f in manifest["files"] if f["path"].endswith("lenet.params"))
-    assert params["sha256"] in text
+    assert params["sha256"] in corrupt["detail"] and corrupt["detail"] in text
 
     load_fail = next(c for c in report["checks"] if c["verdict"] == "LOAD_FAIL")
     detail = open_detail(browser, cell_of(load(browser, report_dir / "report.html"), load_fail))
     message = detail.find_element(By.CSS_SELECTOR, ".message pre").get_property("textContent")
     assert message == load_fail["message"]["text"]
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(ARTIFACTS / "html-report-load-fail.png"))
 
     xfail = next(c for c in report["checks"] if c["verdict"] == "XFAIL")
@@ -209,6 +213,16 @@ def test_a_failing_checks_detail_opens_with_a_click(browser, real_run):
     assert len(histograms) == len(passed["outputs"])
     bars = histograms[0].find_elements(By.CSS_SELECTOR, "rect.bar")
     assert len(bars) == len(passed["outputs"][0]["stats"]["abs_error_histogram"]["counts"])
+    # the bundle's manifest facts: its producer build, seeds and every model file's sha256
+    facts = detail.find_element(By.CSS_SELECTOR, ".bundle").text
+    manifest = json.loads((SOURCE_DIR / "corpus" / "v1" / passed["producer"] / passed["model"] /
+                           passed["save_api"] / "manifest.json").read_text())
+    assert manifest["producer"]["platform"] in facts
+    for seed in manifest["seeds"]:
+        assert seed in facts
+    for f in manifest["files"]:
+        if f["role"] != "internal":
+            assert f["sha256"] in facts
     assert browser.save_screenshot(str(ARTIFACTS / "html-report-pass.png"))
 
 
@@ -236,10 +250,6 @@ def test_filters_and_search(browser, real_run):
               and c["message"] and "shape inconsistent" in c["message"]["text"].lower()]
     assert wanted
     assert [key_of(c) for c in cells if c["shown"]] == wanted
-
-
-def key_of(cell):
-    return cell["candidate"], cell["producer"], cell["case"], cell["load_api"]
 
 
 def test_hostile_text_is_shown_as_text(browser, real_run, tmp_path):
