@@ -116,11 +116,13 @@ def legend(browser):
 
 
 def key(check):
+    """Where a check of report.json belongs in the matrix."""
     return (check["candidate"], check["producer"], f'{check["model"]}/{check["save_api"]}',
             check["load_api"])
 
 
 def key_of(cell):
+    """Where a cell of the page is, as READ_MATRIX read it."""
     return cell["candidate"], cell["producer"], cell["case"], cell["load_api"]
 
 
