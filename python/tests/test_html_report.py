@@ -13,6 +13,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import SOURCE_DIR, mxnet_python, run_mbcc
@@ -252,6 +253,23 @@ def test_filters_and_search(browser, real_run):
               and c["message"] and "shape inconsistent" in c["message"]["text"].lower()]
     assert wanted
     assert [key_of(c) for c in cells if c["shown"]] == wanted
+
+
+def test_the_keyboard_moves_over_the_checks_and_opens_one(browser, real_run):
+    _, report_dir, _ = real_run
+    cells = load(browser, report_dir / "report.html")
+    assert cells[0]["producer"] == cells[1]["producer"]  # the first row holds two checks
+    table = browser.find_element(By.CSS_SELECTOR, "table.matrix")
+    table.send_keys(Keys.ARROW_DOWN)  # the cursor appears on the first check
+    assert browser.find_element(By.CSS_SELECTOR, "td.cursor") == cells[0]["element"]
+    table.send_keys(Keys.ARROW_RIGHT)  # and moves to the next one in its row
+    assert browser.find_element(By.CSS_SELECTOR, "td.cursor") == cells[1]["element"]
+    table.send_keys(Keys.ENTER)
+    detail = browser.find_element(By.ID, "detail")
+    assert detail.is_displayed()
+    candidate, producer, case, load_api = key_of(cells[1])
+    assert detail.find_element(By.CSS_SELECTOR, ".title").text == (
+        f"{producer} {case} -> {load_api} @ {candidate}")
 
 
 def test_hostile_text_is_shown_as_text(browser, real_run, tmp_path):
