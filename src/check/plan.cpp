@@ -38,6 +38,46 @@ std::vector<std::string> claimed_load_apis(const PlannedBundle& bundle) {
 
 }  // namespace
 
+Result<Shard> parse_shard(std::string_view text) {
+  Shard shard;
+  const std::size_t slash = text.find('/');
+  const auto number = [](std::string_view digits, int& out) {
+    if (digits.empty() || digits.size() > 6) return false;
+    out = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + (c - '0');
+    }
+    return true;
+  };
+  if (slash == std::string_view::npos || !number(text.substr(0, slash), shard.index) ||
+      !number(text.substr(slash + 1), shard.count) || shard.index < 1 ||
+      shard.index > shard.count) {
+    Error e = Error::plain("--shard", "");
+    e.found = "\"" + std::string(text) + "\"";
+    e.allowed = "I/N with 1 <= I <= N, e.g. 2/4";
+    return e;
+  }
+  return shard;
+}
+
+std::vector<corpus::BundleKey> select_bundles(std::span<const corpus::BundleKey> keys,
+                                              const Filters& filters) {
+  std::vector<corpus::BundleKey> kept;
+  std::size_t position = 0;
+  for (const corpus::BundleKey& key : keys) {
+    if (!keeps(filters.producer, key.producer) || !keeps(filters.model, key.model) ||
+        !keeps(filters.save_api, key.save_api)) {
+      continue;
+    }
+    if (position++ % static_cast<std::size_t>(filters.shard.count) ==
+        static_cast<std::size_t>(filters.shard.index - 1)) {
+      kept.push_back(key);
+    }
+  }
+  return kept;
+}
+
 std::string_view runner_kind_name(RunnerKind kind) {
   return kind == RunnerKind::kPython ? "python" : "capi";
 }
@@ -57,11 +97,8 @@ Result<Plan> make_plan(const fs::path& store, std::span<const Candidate> candida
   if (!keys.ok()) return keys.error();
 
   Plan plan;
-  for (const corpus::BundleKey& key : *keys) {
-    if (keeps(filters.producer, key.producer) && keeps(filters.model, key.model) &&
-        keeps(filters.save_api, key.save_api)) {
-      plan.bundles.push_back(validated(store, key));
-    }
+  for (const corpus::BundleKey& key : select_bundles(*keys, filters)) {
+    plan.bundles.push_back(validated(store, key));
   }
 
   for (std::size_t c = 0; c < candidates.size(); ++c) {

@@ -61,13 +61,31 @@ struct Candidate {
   }
 };
 
-// Globs over the parts of a check's name; an empty list keeps everything.
+// One of `count` parts of a run, for CI workers that split the checks: `index` is 1-based.
+struct Shard {
+  int index = 1;
+  int count = 1;
+};
+
+// Parses "I/N" with 1 <= I <= N.
+Result<Shard> parse_shard(std::string_view text);
+
+// Globs over the parts of a check's name; an empty list keeps everything. A shard keeps every
+// N-th bundle of those the globs keep, in store order, so that the shards of one store are
+// disjoint, cover it, and differ in size by one bundle at most; a bundle's checks stay together
+// (one shard fetches and validates it).
 struct Filters {
   GlobList producer;
   GlobList model;
   GlobList save_api;
   GlobList load_api;
+  Shard shard;
 };
+
+// The bundles of `keys` (in store order) that the producer, model and save API globs and the
+// shard keep.
+std::vector<corpus::BundleKey> select_bundles(std::span<const corpus::BundleKey> keys,
+                                              const Filters& filters);
 
 struct PlannedBundle {
   corpus::BundleKey key;

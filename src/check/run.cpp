@@ -309,19 +309,29 @@ class PoolRun {
  public:
   PoolRun(const RunOptions& options, const Plan& plan, std::vector<CheckResult>& results,
           std::vector<std::string>& run_errors)
-      : options_(options), plan_(plan), results_(results), run_errors_(run_errors) {}
+      : options_(options), plan_(plan), results_(results), run_errors_(run_errors) {
+    for (const PlannedCheck& check : plan.checks) done_ += check.settled ? 1 : 0;
+    total_ = plan.checks.size();
+    if (options_.checks_done) options_.checks_done(done_, total_);
+  }
 
   void run(const Candidate& candidate, RunnerKind kind, std::span<const std::size_t> checks) {
     runners::PoolOptions pool_options;
     pool_options.workers = std::max(1, options_.jobs);
     pool_options.check_timeout = options_.timeout;
+    const int repeat = std::max(1, options_.repeat);
+    if (options_.checks_done) {
+      // counts each check once, on its last attempt; the internals run after is not counted
+      pool_options.on_outcome = [this, repeat, outcomes = 0]() mutable {
+        if (++outcomes % repeat == 0 && done_ < total_) options_.checks_done(++done_, total_);
+      };
+    }
     runners::Pool pool(*candidate.worker(kind).command, pool_options);
     if (options_.progress) {
       options_.progress(fmt::format("{}: {} checks on {} {} worker(s)", candidate.name,
                                     checks.size(), pool_options.workers, runner_kind_name(kind)));
     }
 
-    const int repeat = std::max(1, options_.repeat);
     std::vector<runners::Request> requests;
     for (std::size_t check : checks) {
       for (int a = 1; a <= repeat; ++a) {
@@ -416,6 +426,8 @@ class PoolRun {
   const Plan& plan_;
   std::vector<CheckResult>& results_;
   std::vector<std::string>& run_errors_;
+  std::size_t done_ = 0;
+  std::size_t total_ = 0;
 };
 
 }  // namespace

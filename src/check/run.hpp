@@ -80,6 +80,9 @@ struct RunOptions {
   // the caller removes it.
   std::filesystem::path work_dir;
   std::function<void(std::string_view)> progress;  // one line per pool; may be empty
+  // After each check's outcome: how many of the run's checks have one, of how many (settled
+  // checks count from the start); may be empty.
+  std::function<void(std::size_t done, std::size_t total)> checks_done;
 };
 
 // Plans and runs every check, and returns them settled, with the expired expectations and the

@@ -18,7 +18,10 @@
 #include "check/check_result.hpp"
 #include "check/expectations.hpp"
 #include "check/run.hpp"
+#include "cli/check.hpp"
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
+#include "cli/stores.hpp"
 #include "corpus/generate.hpp"
 #include "envs/envs.hpp"
 #include "report/html.hpp"
@@ -26,6 +29,7 @@
 #include "report/junit.hpp"
 #include "report/terminal.hpp"
 #include "runners/worker_commands.hpp"
+#include "store/store.hpp"
 
 namespace mbcc::cli {
 namespace {
@@ -36,25 +40,6 @@ namespace fs = std::filesystem;
 // predict API, so most of the corpus would be UNSUPPORTED there rather than checked.
 constexpr std::string_view kDefaultCandidate = "1.9.1";
 
-struct CheckArgs {
-  std::string store;  // empty: the corpus shipped beside mbcc_probe
-  std::vector<std::string> versions;
-  std::vector<std::string> pythons;
-  std::vector<std::string> libraries;
-  std::string report_dir = "mbcc-report";
-  std::string expectations;  // empty: STORE/expectations.toml when there is one
-  int jobs = 2;
-  double timeout_seconds = 300;
-  int repeat = 1;
-  std::optional<double> rtol;
-  std::optional<double> atol;
-  std::vector<std::string> tolerances;
-  std::vector<std::string> producers;
-  std::vector<std::string> models;
-  std::vector<std::string> save_apis;
-  std::vector<std::string> load_apis;
-  bool keep_outputs = false;
-};
 
 // What the candidates need from mbcc itself: its Python probe and its C API worker.
 struct Tools {
@@ -209,9 +194,25 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
   Result<Tools> tools = find_tools();
   if (!tools.ok()) setup_errors.push_back(tools.error().message());
 
+  options.filters = {{args.producers}, {args.models}, {args.save_apis}, {args.load_apis}, {}};
+  if (!args.shard.empty()) {
+    Result<Shard> shard = parse_shard(args.shard);
+    if (shard.ok()) {
+      options.filters.shard = *shard;
+    } else {
+      setup_errors.push_back(shard.error().message());
+    }
+  }
   options.store = args.store;
   if (options.store.empty() && tools.ok()) {
     options.store = tools->probe_dir.parent_path() / "corpus";
+  }
+  if (store::is_s3_url(args.store) && setup_errors.empty()) {
+    // Checked from a local view of the bundles this run keeps; the shard is applied once, here.
+    options.store = work_dir / "store";
+    Status pulled = pull_store(args.store, args.store_args, options.filters, options.store);
+    if (!pulled.ok()) setup_errors.push_back(pulled.error().message());
+    options.filters.shard = {};
   }
 
   fs::path expectations_file = args.expectations;
@@ -247,13 +248,18 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
 
   RunResult result;
   if (setup_errors.empty() && !options.candidates.empty()) {
-    options.filters = {{args.producers}, {args.models}, {args.save_apis}, {args.load_apis}};
     options.jobs = args.jobs;
     options.timeout = std::chrono::milliseconds(static_cast<int64_t>(args.timeout_seconds * 1000));
     options.repeat = args.repeat;
     options.today = today();
     options.work_dir = work_dir;
     options.progress = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
+    ProgressLine progress;
+    if (progress.enabled()) {
+      options.checks_done = [&progress](std::size_t done, std::size_t total) {
+        progress.update("checks", done, total);
+      };
+    }
     result = run_checks(options);
   } else {
     result.run.started_at =
@@ -265,9 +271,15 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
   setup_errors.insert(setup_errors.end(), unavailable.begin(), unavailable.end());
   result.run_errors.insert(result.run_errors.begin(), setup_errors.begin(), setup_errors.end());
   result.run.mbcc_version = MBCC_VERSION;
-  result.run.expectations = expectations_file.string();
+  result.run.store = args.store.empty() ? options.store.string() : args.store;
+  result.run.expectations =
+      store::is_s3_url(args.store) && args.expectations.empty() && !expectations_file.empty()
+          ? args.store + "/expectations.toml"
+          : expectations_file.string();
   return result;
 }
+
+}  // namespace
 
 int run_check(const CheckArgs& args) {
   std::string pattern = (fs::temp_directory_path() / "mbcc-check-XXXXXX").string();
@@ -288,52 +300,66 @@ int run_check(const CheckArgs& args) {
     std::error_code ec;
     fs::remove_all(work_dir, ec);
   }
+  if (store::is_s3_url(args.store)) {
+    // only now that no check reads through the view's links
+    auto cache = open_cache(args.store_args);
+    Status trimmed = cache.ok() ? cache->trim() : Status(cache.error());
+    if (!trimmed.ok()) fmt::print(stderr, "mbcc check: {}\n", trimmed.error().message());
+  }
   return exit_code(result);
 }
 
-}  // namespace
+void add_check_options(CLI::App& command, CheckArgs& args) {
+  CLI::App* check = &command;
+  CheckArgs* const a = &args;  // one spelling for every option below
+  check->add_option("--store", a->store,
+                    "a folder or s3://bucket/prefix (default: the corpus shipped with mbcc)");
+  check->add_option("--shard", a->shard,
+                    "I/N: check only the I-th of N disjoint parts of the store, for CI workers "
+                    "that split a run (join their reports with `mbcc report merge`)");
+  add_store_options(*check, a->store_args);
+  check->add_option("--candidate", a->versions,
+                    "a release mbcc installs as in `mbcc env` (repeatable; default: 1.9.1, the "
+                    "newest stable release)");
+  check->add_option("--candidate-python", a->pythons,
+                    "[NAME=]PATH: the Python of an environment whose mxnet is the build under "
+                    "test, named NAME in reports and expectations (default: PATH; repeatable)");
+  check->add_option("--candidate-lib", a->libraries,
+                    "[NAME=]PATH: a bare libmxnet.so, C API load APIs only (repeatable)");
+  check->add_option("--report-dir", a->report_dir, "where report.{json,xml,html} go")
+      ->capture_default_str();
+  check->add_option("--expectations", a->expectations,
+                    "the known breaks (default: STORE/expectations.toml when there is one)");
+  check->add_option("-j,--jobs", a->jobs, "worker processes per candidate and worker kind")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  check->add_option("--timeout", a->timeout_seconds, "seconds one check may take")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  check->add_option("--repeat", a->repeat, "runs of each check; runs that disagree are FLAKY")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  check->add_option("--rtol", a->rtol, "relative tolerance of every floating output")
+      ->check(CLI::NonNegativeNumber);
+  check->add_option("--atol", a->atol, "absolute tolerance of every floating output")
+      ->check(CLI::NonNegativeNumber);
+  check->add_option("--tolerance", a->tolerances,
+                    "MODEL/OUTPUT glob with its tolerance, e.g. 'lstm/*:rtol=1e-4,atol=1e-6' "
+                    "(repeatable, the later winning; over --rtol/--atol and the manifest)");
+  check->add_option("--producer", a->producers, "only producers matching this glob");
+  check->add_option("--model", a->models, "only models matching this glob");
+  check->add_option("--save-api", a->save_apis, "only save APIs matching this glob");
+  check->add_option("--load-api", a->load_apis, "only load APIs matching this glob");
+  check->add_flag("--keep-outputs", a->keep_outputs,
+                  "keep the candidates' outputs (the folder is printed)");
+}
 
 void add_check(CLI::App& app, int& exit_code) {
   auto* check = app.add_subcommand(
       "check",
       "Check that the bundles of a store load and compute the same outputs on each candidate");
   auto args = std::make_shared<CheckArgs>();
-  check->add_option("--store", args->store,
-                    "the local store (default: the corpus shipped with mbcc)");
-  check->add_option("--candidate", args->versions,
-                    "a release mbcc installs as in `mbcc env` (repeatable; default: 1.9.1, the "
-                    "newest stable release)");
-  check->add_option("--candidate-python", args->pythons,
-                    "[NAME=]PATH: the Python of an environment whose mxnet is the build under "
-                    "test, named NAME in reports and expectations (default: PATH; repeatable)");
-  check->add_option("--candidate-lib", args->libraries,
-                    "[NAME=]PATH: a bare libmxnet.so, C API load APIs only (repeatable)");
-  check->add_option("--report-dir", args->report_dir, "where report.{json,xml,html} go")
-      ->capture_default_str();
-  check->add_option("--expectations", args->expectations,
-                    "the known breaks (default: STORE/expectations.toml when there is one)");
-  check->add_option("-j,--jobs", args->jobs, "worker processes per candidate and worker kind")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  check->add_option("--timeout", args->timeout_seconds, "seconds one check may take")
-      ->check(CLI::Range(0.1, 86400.0))
-      ->capture_default_str();
-  check->add_option("--repeat", args->repeat, "runs of each check; runs that disagree are FLAKY")
-      ->check(CLI::Range(1, 100))
-      ->capture_default_str();
-  check->add_option("--rtol", args->rtol, "relative tolerance of every floating output")
-      ->check(CLI::NonNegativeNumber);
-  check->add_option("--atol", args->atol, "absolute tolerance of every floating output")
-      ->check(CLI::NonNegativeNumber);
-  check->add_option("--tolerance", args->tolerances,
-                    "MODEL/OUTPUT glob with its tolerance, e.g. 'lstm/*:rtol=1e-4,atol=1e-6' "
-                    "(repeatable, the later winning; over --rtol/--atol and the manifest)");
-  check->add_option("--producer", args->producers, "only producers matching this glob");
-  check->add_option("--model", args->models, "only models matching this glob");
-  check->add_option("--save-api", args->save_apis, "only save APIs matching this glob");
-  check->add_option("--load-api", args->load_apis, "only load APIs matching this glob");
-  check->add_flag("--keep-outputs", args->keep_outputs,
-                  "keep the candidates' outputs (the folder is printed)");
+  add_check_options(*check, *args);
   check->callback([args, &exit_code] { exit_code = run_check(*args); });
 }
 

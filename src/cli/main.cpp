@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   mbcc::cli::add_env(app, exit_code);
   mbcc::cli::add_generate(app, exit_code);
   mbcc::cli::add_check(app, exit_code);
+  mbcc::cli::add_publish(app, exit_code);
+  mbcc::cli::add_nightly(app, exit_code);
+  mbcc::cli::add_pull(app, exit_code);
   mbcc::cli::add_report(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;

@@ -334,6 +334,7 @@ class Pool::Impl {
   void record(std::size_t check, Outcome outcome, milliseconds wall) {
     results_[check] = CheckRun{std::move(outcome), wall};
     ++assigned_;
+    if (options_.on_outcome) options_.on_outcome();
   }
 
   void start_failed(Worker& worker, const std::string& why) {

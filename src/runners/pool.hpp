@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -39,6 +40,8 @@ struct PoolOptions {
   int max_start_failures = 3;
   // How much of a worker's stderr an outcome carries (the pool keeps the last 64 KiB).
   std::size_t stderr_tail_bytes = std::size_t{8} * 1024;
+  // Called after each check gets its outcome, for a progress display; may be empty.
+  std::function<void()> on_outcome;
 };
 
 // The worker died with the check in flight: a signal, an exit, or it closed its stdout.

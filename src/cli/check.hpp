@@ -1,0 +1,41 @@
+// What `mbcc check` takes and does, for the commands that run a check too (`mbcc nightly`).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/stores.hpp"
+
+namespace mbcc::cli {
+
+struct CheckArgs {
+  std::string store;  // empty: the corpus shipped beside mbcc_probe
+  std::vector<std::string> versions;
+  std::vector<std::string> pythons;
+  std::vector<std::string> libraries;
+  std::string report_dir = "mbcc-report";
+  std::string expectations;  // empty: STORE/expectations.toml when there is one
+  int jobs = 2;
+  double timeout_seconds = 300;
+  int repeat = 1;
+  std::optional<double> rtol;
+  std::optional<double> atol;
+  std::vector<std::string> tolerances;
+  std::vector<std::string> producers;
+  std::vector<std::string> models;
+  std::vector<std::string> save_apis;
+  std::vector<std::string> load_apis;
+  bool keep_outputs = false;
+  std::string shard;  // "I/N"; empty: the whole store
+  StoreArgs store_args;
+};
+
+void add_check_options(CLI::App& command, CheckArgs& args);
+
+// Runs the check, writes the reports, prints the summary; returns the exit code.
+int run_check(const CheckArgs& args);
+
+}  // namespace mbcc::cli

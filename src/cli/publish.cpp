@@ -1,0 +1,199 @@
+// mbcc publish SRC DST: copies bundles between stores (a folder, s3://bucket/prefix). Every file
+// is verified against the source manifest before it is sent, and each bundle's manifest goes
+// last, so a reader of DST (which lists bundles by their manifests) never sees half a bundle,
+// even when publish is killed midway. An existing bundle is kept unless --force; with --force
+// its manifest is removed first, for the same reason. The store's expectations.toml goes along.
+#include <fmt/format.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/sha256.hpp"
+#include "check/check_result.hpp"
+#include "check/plan.hpp"
+#include "cli/commands.hpp"
+#include "cli/progress.hpp"
+#include "cli/publish.hpp"
+#include "cli/stores.hpp"
+#include "corpus/manifest.hpp"
+#include "corpus/pull.hpp"
+#include "store/cache.hpp"
+
+namespace mbcc::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+
+std::string key_of(const corpus::BundleKey& bundle, std::string_view leaf) {
+  return fmt::format("{}/{}/{}", corpus::kLayoutDir, bundle.to_string(), leaf);
+}
+
+// Where the bytes of a source file can be read, verified against the manifest: the file itself
+// in a local store, else the cache's verified copy.
+class SourceFiles {
+ public:
+  SourceFiles(store::Store& source, std::optional<store::Cache> cache)
+      : source_(source), cache_(std::move(cache)) {}
+
+  Result<std::vector<fs::path>> verified(const corpus::BundleKey& bundle,
+                                         const corpus::Manifest& manifest) {
+    std::vector<fs::path> paths;
+    if (!cache_) {  // a local store: check each file where it lies
+      for (const corpus::BundleFile& file : manifest.files) {
+        fs::path path = fs::path(source_.url()) / key_of(bundle, file.path);
+        auto hash = sha256_file(path);
+        if (!hash) return hash.error();
+        if (*hash != file.sha256) {
+          Error e;
+          e.source = path.string();
+          e.field = "sha256";
+          e.found = *hash;
+          e.allowed = file.sha256 + " (the manifest's)";
+          return e;
+        }
+        paths.push_back(std::move(path));
+      }
+      return paths;
+    }
+    std::vector<store::CacheRequest> wanted;
+    for (const corpus::BundleFile& file : manifest.files) {
+      wanted.push_back({key_of(bundle, file.path), file.sha256, file.size});
+    }
+    auto fetched = cache_->fetch(source_, wanted);
+    if (!fetched) return fetched.error();
+    return fetched->paths;
+  }
+
+ private:
+  store::Store& source_;
+  std::optional<store::Cache> cache_;
+};
+
+// The store's known breaks go with its bundles, unless DST has its own (and no --force).
+Status publish_expectations(store::Store& source, store::Store& destination, bool force) {
+  constexpr std::string_view kName = "expectations.toml";
+  auto has = source.exists(kName);
+  if (!has) return has.error();
+  if (!*has) return Ok{};
+  auto there = destination.exists(kName);
+  if (!there) return there.error();
+  if (*there && !force) return Ok{};
+  auto text = source.read(kName, corpus::kMaxManifestBytes);
+  if (!text) return text.error();
+  return destination.put_bytes(kName, *text);
+}
+
+}  // namespace
+
+int run_publish(const PublishArgs& args) {
+  ProgressLine progress;
+  auto source = open_store(args.source, args.store_args, progress);
+  auto destination = open_store(args.destination, args.store_args, progress);
+  for (const auto* opened : {&source, &destination}) {
+    if (!opened->ok()) {
+      fmt::print(stderr, "mbcc publish: {}\n", opened->error().message());
+      return kExitRunFailed;
+    }
+  }
+  std::optional<store::Cache> cache;
+  if (store::is_s3_url(args.source)) {
+    auto opened = open_cache(args.store_args);
+    if (!opened) {
+      fmt::print(stderr, "mbcc publish: {}\n", opened.error().message());
+      return kExitRunFailed;
+    }
+    cache = std::move(opened).value();
+  }
+  auto listed = corpus::list_store_bundles(**source);
+  auto present = corpus::list_store_bundles(**destination);
+  for (const auto* listing : {&listed, &present}) {
+    if (!listing->ok()) {
+      fmt::print(stderr, "mbcc publish: {}\n", listing->error().message());
+      return kExitRunFailed;
+    }
+  }
+  std::set<corpus::BundleKey> existing;
+  for (const corpus::StoreBundle& bundle : *present) existing.insert(bundle.key);
+  std::vector<corpus::BundleKey> keys;
+  for (const corpus::StoreBundle& bundle : *listed) keys.push_back(bundle.key);
+  Filters filters{{args.producers}, {args.models}, {args.save_apis}, {}, {}};
+  const std::vector<corpus::BundleKey> chosen = select_bundles(keys, filters);
+
+  SourceFiles files(**source, std::move(cache));
+  std::size_t published = 0, kept = 0, refused = 0;
+  for (std::size_t i = 0; i < chosen.size(); ++i) {
+    const corpus::BundleKey& bundle = chosen[i];
+    progress.update("bundles", i, chosen.size(), bundle.to_string());
+    const bool exists = existing.contains(bundle);
+    if (exists && !args.force) {
+      ++kept;
+      continue;
+    }
+    if (args.dry_run) {
+      fmt::print("would publish {}{}\n", bundle.to_string(), exists ? " (replacing it)" : "");
+      ++published;
+      continue;
+    }
+    const std::string manifest_key = key_of(bundle, corpus::kManifestName);
+    auto text = (*source)->read(manifest_key, corpus::kMaxManifestBytes);
+    if (!text) {
+      progress.clear();
+      fmt::print(stderr, "mbcc publish: {}\n", text.error().message());
+      return kExitRunFailed;
+    }
+    auto manifest = corpus::parse_manifest(*text, args.source + " " + manifest_key);
+    auto paths = manifest ? files.verified(bundle, *manifest)
+                          : Result<std::vector<fs::path>>(manifest.error());
+    if (!paths) {
+      // The source's own bundle is bad: never spread it; the others still go.
+      progress.clear();
+      fmt::print(stderr, "refused {}: {}\n", bundle.to_string(), paths.error().message());
+      ++refused;
+      continue;
+    }
+    Status sent = Ok{};
+    if (exists) sent = (*destination)->remove(manifest_key);  // invisible while replaced
+    for (std::size_t f = 0; sent.ok() && f < paths->size(); ++f) {
+      sent = (*destination)->put(key_of(bundle, manifest->files[f].path), (*paths)[f]);
+    }
+    if (sent.ok()) sent = (*destination)->put_bytes(manifest_key, *text);
+    if (!sent.ok()) {
+      progress.clear();
+      fmt::print(stderr, "mbcc publish: {}: {}\n", bundle.to_string(), sent.error().message());
+      return kExitRunFailed;
+    }
+    ++published;
+  }
+  progress.clear();
+  if (!args.dry_run) {
+    Status sent = publish_expectations(**source, **destination, args.force);
+    if (!sent.ok()) {
+      fmt::print(stderr, "mbcc publish: {}\n", sent.error().message());
+      return kExitRunFailed;
+    }
+  }
+  fmt::print("{}{} bundles {}published to {}, {} already there and kept{}, {} refused\n",
+             args.dry_run ? "dry run: " : "", published, args.dry_run ? "would be " : "",
+             args.destination, kept, args.force ? "" : " (--force replaces them)", refused);
+  return refused == 0 ? kExitClean : kExitFailures;
+}
+
+void add_publish(CLI::App& app, int& exit_code) {
+  auto* publish = app.add_subcommand(
+      "publish", "Copy bundles from one store to another, each manifest last");
+  auto args = std::make_shared<PublishArgs>();
+  publish->add_option("SRC", args->source, "a folder or s3://bucket/prefix")->required();
+  publish->add_option("DST", args->destination, "a folder or s3://bucket/prefix")->required();
+  publish->add_flag("--force", args->force, "replace bundles DST already has");
+  publish->add_flag("--dry-run", args->dry_run, "say what would be published, send nothing");
+  publish->add_option("--producer", args->producers, "only producers matching this glob");
+  publish->add_option("--model", args->models, "only models matching this glob");
+  publish->add_option("--save-api", args->save_apis, "only save APIs matching this glob");
+  add_store_options(*publish, args->store_args);
+  publish->callback([args, &exit_code] { exit_code = run_publish(*args); });
+}
+
+}  // namespace mbcc::cli

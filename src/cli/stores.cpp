@@ -1,0 +1,77 @@
+#include "cli/stores.hpp"
+
+#include <fmt/format.h>
+
+#include "corpus/pull.hpp"
+#include "store/cache.hpp"
+
+namespace mbcc::cli {
+
+namespace fs = std::filesystem;
+
+void add_store_options(CLI::App& command, StoreArgs& args) {
+  command.add_option("--s3-endpoint", args.s3_endpoint,
+                     "S3 endpoint URL, path-style (default: AWS_ENDPOINT_URL_S3, "
+                     "AWS_ENDPOINT_URL, else AWS itself)");
+  command.add_option("--connections", args.connections, "parallel transfers")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  command.add_option("--cache-dir", args.cache_dir,
+                     "the content-addressed cache of store files (default: "
+                     "~/.cache/mbcc/store-cache)");
+  command.add_option("--cache-size", args.cache_gb, "GB the cache is trimmed to after a pull")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
+Result<std::unique_ptr<store::Store>> open_store(const std::string& url, const StoreArgs& args,
+                                                 ProgressLine& progress) {
+  store::StoreOptions options;
+  options.s3_endpoint = args.s3_endpoint;
+  options.connections = args.connections;
+  options.progress = [&progress](const store::TransferProgress& p) {
+    progress.update("files", p.objects_done, p.objects_total,
+                    format_bytes(p.bytes_done) + " of " + format_bytes(p.bytes_total));
+  };
+  return store::open_store(url, options);
+}
+
+Result<store::Cache> open_cache(const StoreArgs& args) {
+  fs::path dir = args.cache_dir;
+  if (dir.empty()) {
+    auto default_dir = store::Cache::default_dir();
+    if (!default_dir) return default_dir.error();
+    dir = *default_dir;
+  }
+  return store::Cache(dir, static_cast<std::uint64_t>(args.cache_gb * 1e9));
+}
+
+Status pull_store(const std::string& url, const StoreArgs& args, const Filters& filters,
+                      const fs::path& view) {
+  ProgressLine progress;
+  auto source = open_store(url, args, progress);
+  if (!source) return source.error();
+  auto listed = corpus::list_store_bundles(**source);
+  if (!listed) return listed.error();
+  std::vector<corpus::BundleKey> keys;
+  for (const corpus::StoreBundle& bundle : *listed) keys.push_back(bundle.key);
+  const std::vector<corpus::BundleKey> kept = select_bundles(keys, filters);
+  std::vector<corpus::StoreBundle> wanted;
+  for (const corpus::StoreBundle& bundle : *listed) {
+    if (std::binary_search(kept.begin(), kept.end(), bundle.key)) wanted.push_back(bundle);
+  }
+
+  auto cache = open_cache(args);
+  if (!cache) return cache.error();
+  auto pulled = corpus::pull_bundles(**source, *cache, wanted, view);
+  progress.clear();
+  if (!pulled) return pulled.error();
+  fmt::print(stderr,
+             "{}: {} bundles; {} files downloaded ({}), {} from the cache; manifests {}\n",
+             url, pulled->bundles.size(), pulled->downloaded.objects,
+             format_bytes(pulled->downloaded.bytes), pulled->cache_hits,
+             format_bytes(pulled->manifest_bytes));
+  return Ok{};
+}
+
+}  // namespace mbcc::cli

@@ -1,0 +1,41 @@
+// How the commands open stores: the options every store-using command shares (--s3-endpoint,
+// --connections, the cache), and a remote store made local for `mbcc check`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "base/result.hpp"
+#include "check/plan.hpp"
+#include "cli/progress.hpp"
+#include "store/cache.hpp"
+#include "store/store.hpp"
+
+namespace mbcc::cli {
+
+struct StoreArgs {
+  std::string s3_endpoint;
+  int connections = 8;
+  std::string cache_dir;   // empty: the user's cache folder
+  double cache_gb = 20.0;  // the cache is trimmed to this after a pull
+};
+
+void add_store_options(CLI::App& command, StoreArgs& args);
+
+// The store at `url` (s3://bucket/prefix or a folder), with transfers drawn on `progress`.
+Result<std::unique_ptr<store::Store>> open_store(const std::string& url, const StoreArgs& args,
+                                                 ProgressLine& progress);
+
+// The cache the options name. Trim it only when nothing links into it any more.
+Result<store::Cache> open_cache(const StoreArgs& args);
+
+// The bundles of the store at `url` that `filters` keep (globs and shard), fetched through the
+// cache into `view`, a local store of hard links into the cache; says on stderr what was
+// transferred.
+Status pull_store(const std::string& url, const StoreArgs& args, const Filters& filters,
+                      const std::filesystem::path& view);
+
+}  // namespace mbcc::cli
