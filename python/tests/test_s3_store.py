@@ -238,3 +238,16 @@ def test_nightly_generates_what_the_store_lacks_then_checks_everything(server, s
     second = mbcc(env, *args)
     assert "0 of 2 releases to generate" in second.stdout, second.stdout
     assert second.returncode == 0
+
+
+def test_progress_is_drawn_on_a_terminal_and_quiet_elsewhere(server, tmp_path):
+    env = aws_env(server, tmp_path)
+    url = f"s3://{server['bucket']}/night-1"  # published by the first test, or published here
+    mbcc(env, "publish", CORPUS, url, *SMALL)
+    piped = mbcc(env, "pull", url, "--cache-dir", tmp_path / "piped")
+    assert piped.returncode == 0 and "\r" not in piped.stderr and "\x1b[K" not in piped.stderr
+    # `script` gives mbcc a pseudo-terminal, as a person's shell would
+    command = f"{mbcc_bin()} pull {url} --cache-dir {tmp_path / 'tty'} --connections 1"
+    shown = subprocess.run(["script", "-qec", command, "/dev/null"], env=env, capture_output=True)
+    assert shown.returncode == 0, shown.stdout
+    assert b"\r\x1b[Kfiles 1/" in shown.stdout, shown.stdout

@@ -349,9 +349,12 @@ class PoolRun {
       if (drifted(results_[checks[i]].raw_verdict) &&
           m.internals.status == corpus::InternalsStatus::kPresent) {
         want_internals.push_back(checks[i]);
+      } else {
+        forget_outputs(checks[i]);
       }
     }
     if (!want_internals.empty()) localise(pool, want_internals);
+    for (std::size_t check : want_internals) forget_outputs(check);
 
     if (!pool.hello()) {
       const auto* startup = std::get_if<runners::StartupFailure>(&runs.front().outcome);
@@ -370,6 +373,13 @@ class PoolRun {
     const PlannedCheck& c = plan_.checks[check];
     return options_.work_dir / ("candidate-" + std::to_string(c.candidate)) / c.key.producer /
            c.key.model / c.key.save_api / c.key.load_api / leaf;
+  }
+
+  // The work folder may be memory (a tmpfs): what is compared goes.
+  void forget_outputs(std::size_t check) const {
+    if (options_.keep_outputs) return;
+    std::error_code ec;
+    fs::remove_all(out_dir(check, "").parent_path(), ec);
   }
 
   // The check's verdicts are its attempts'; what explains it is its first failing attempt's,

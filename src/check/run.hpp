@@ -77,8 +77,10 @@ struct RunOptions {
   Expectations expectations;
   std::chrono::year_month_day today{};
   // Every check writes its outputs under here, one folder per check and attempt. It must exist;
-  // the caller removes it.
+  // the caller removes it. A check's folder is removed once its verdict is settled unless
+  // keep_outputs.
   std::filesystem::path work_dir;
+  bool keep_outputs = false;
   std::function<void(std::string_view)> progress;  // one line per pool; may be empty
   // After each check's outcome: how many of the run's checks have one, of how many (settled
   // checks count from the start); may be empty.

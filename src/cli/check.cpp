@@ -188,7 +188,8 @@ void write_reports(const fs::path& dir, RunResult& result) {
 }
 
 // Runs with `work_dir` as the outputs' folder, everything else set up, and returns the result.
-RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
+// A remote store is checked from a local view of it, made here and named in `store_view`.
+RunResult check_in(const CheckArgs& args, const fs::path& work_dir, fs::path& store_view) {
   RunOptions options;
   std::vector<std::string> setup_errors;  // found before any check runs
   Result<Tools> tools = find_tools();
@@ -209,9 +210,11 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
   }
   if (store::is_s3_url(args.store) && setup_errors.empty()) {
     // Checked from a local view of the bundles this run keeps; the shard is applied once, here.
-    options.store = work_dir / "store";
-    Status pulled = pull_store(args.store, args.store_args, options.filters, options.store);
+    auto view = make_view_dir(args.store_args);
+    Status pulled = view ? pull_store(args.store, args.store_args, options.filters, *view)
+                         : Status(view.error());
     if (!pulled.ok()) setup_errors.push_back(pulled.error().message());
+    if (view) options.store = store_view = *view;
     options.filters.shard = {};
   }
 
@@ -253,6 +256,7 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
     options.repeat = args.repeat;
     options.today = today();
     options.work_dir = work_dir;
+    options.keep_outputs = args.keep_outputs;
     options.progress = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
     ProgressLine progress;
     if (progress.enabled()) {
@@ -281,15 +285,29 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir) {
 
 }  // namespace
 
+// Where the candidates' outputs go while they are compared: $TMPDIR when the user set it, else
+// memory (/dev/shm) where there is one, since writing and removing thousands of small files on a
+// disk costs a run more CPU than the comparisons do; else the system's temporary folder.
+fs::path work_parent() {
+  const char* tmpdir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe)
+  std::error_code ec;
+  if ((tmpdir == nullptr || *tmpdir == '\0') && fs::is_directory("/dev/shm", ec) &&
+      ::access("/dev/shm", W_OK) == 0) {
+    return "/dev/shm";
+  }
+  return fs::temp_directory_path();
+}
+
 int run_check(const CheckArgs& args) {
-  std::string pattern = (fs::temp_directory_path() / "mbcc-check-XXXXXX").string();
+  const fs::path parent = work_parent();
+  std::string pattern = (parent / "mbcc-check-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
-    fmt::print(stderr, "mbcc check: cannot create a work folder in {}\n",
-               fs::temp_directory_path().string());
+    fmt::print(stderr, "mbcc check: cannot create a work folder in {}\n", parent.string());
     return kExitRunFailed;
   }
   const fs::path work_dir = pattern;
-  RunResult result = check_in(args, work_dir);
+  fs::path store_view;
+  RunResult result = check_in(args, work_dir, store_view);
   write_reports(args.report_dir, result);
 
   fmt::print("{}", terminal_summary(result, colour_on_stdout()));
@@ -302,6 +320,8 @@ int run_check(const CheckArgs& args) {
   }
   if (store::is_s3_url(args.store)) {
     // only now that no check reads through the view's links
+    std::error_code ec;
+    if (!store_view.empty()) fs::remove_all(store_view, ec);
     auto cache = open_cache(args.store_args);
     Status trimmed = cache.ok() ? cache->trim() : Status(cache.error());
     if (!trimmed.ok()) fmt::print(stderr, "mbcc check: {}\n", trimmed.error().message());

@@ -16,8 +16,9 @@ void ProgressLine::update(std::string_view what, std::uint64_t done, std::uint64
                           std::string_view extra) {
   if (!enabled_) return;
   const auto now = Clock::now();
-  if (what != what_) {
+  if (what != what_ || total != total_) {  // a new phase: its own rate
     what_ = std::string(what);
+    total_ = total;
     started_ = now;
   } else if (done < total && now - last_drawn_ < std::chrono::milliseconds(100)) {
     return;

@@ -19,7 +19,7 @@ class ProgressLine {
   bool enabled() const { return enabled_; }
 
   // "<what> <done>/<total> <unit>[, <extra>], 0:42 left"; the time left is extrapolated from
-  // the rate since the first call with this `what`.
+  // the rate since the first call with this `what` and `total`.
   void update(std::string_view what, std::uint64_t done, std::uint64_t total,
               std::string_view extra = {});
   void clear();
@@ -29,6 +29,7 @@ class ProgressLine {
   bool enabled_ = false;
   bool shown_ = false;
   std::string what_;
+  std::uint64_t total_ = 0;
   Clock::time_point started_;
   Clock::time_point last_drawn_;
 };

@@ -1,8 +1,6 @@
 // mbcc pull STORE: fetches the bundles of a store into the verified cache, and with --to into a
 // local folder that is itself a store: to warm a CI machine's cache before a sharded check, or
 // to take a bucket's bundles offline.
-#include <stdlib.h>
-
 #include <fmt/format.h>
 
 #include <memory>
@@ -42,13 +40,12 @@ int run_pull(const PullArgs& args) {
   fs::path view = args.to;
   std::error_code ec;
   if (view.empty()) {
-    std::string pattern = (fs::temp_directory_path() / "mbcc-pull-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      fmt::print(stderr, "mbcc pull: cannot create a folder in {}\n",
-                 fs::temp_directory_path().string());
+    auto made = make_view_dir(args.store_args);
+    if (!made) {
+      fmt::print(stderr, "mbcc pull: {}\n", made.error().message());
       return kExitRunFailed;
     }
-    view = pattern;
+    view = *made;
   } else if (fs::exists(view / "v1", ec)) {
     fmt::print(stderr, "mbcc pull: {} holds a store already; give an empty folder\n",
                view.string());

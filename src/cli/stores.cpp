@@ -1,5 +1,7 @@
 #include "cli/stores.hpp"
 
+#include <stdlib.h>
+
 #include <fmt/format.h>
 
 #include "corpus/pull.hpp"
@@ -44,6 +46,19 @@ Result<store::Cache> open_cache(const StoreArgs& args) {
     dir = *default_dir;
   }
   return store::Cache(dir, static_cast<std::uint64_t>(args.cache_gb * 1e9));
+}
+
+Result<fs::path> make_view_dir(const StoreArgs& args) {
+  auto cache = open_cache(args);
+  if (!cache) return cache.error();
+  const fs::path parent = cache->dir().parent_path() / "store-views";
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  std::string pattern = (parent / "view-XXXXXX").string();
+  if (ec || ::mkdtemp(pattern.data()) == nullptr) {
+    return Error::plain(parent.string(), "cannot create a folder for the store's bundles");
+  }
+  return fs::path(pattern);
 }
 
 Status pull_store(const std::string& url, const StoreArgs& args, const Filters& filters,

@@ -32,6 +32,10 @@ Result<std::unique_ptr<store::Store>> open_store(const std::string& url, const S
 // The cache the options name. Trim it only when nothing links into it any more.
 Result<store::Cache> open_cache(const StoreArgs& args);
 
+// A new empty folder beside the cache for a view: on the cache's file system, so that the view's
+// files are hard links rather than copies. The caller removes it.
+Result<std::filesystem::path> make_view_dir(const StoreArgs& args);
+
 // The bundles of the store at `url` that `filters` keep (globs and shard), fetched through the
 // cache into `view`, a local store of hard links into the cache; says on stderr what was
 // transferred.
