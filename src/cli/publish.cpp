@@ -119,8 +119,7 @@ int run_publish(const PublishArgs& args) {
   for (const corpus::StoreBundle& bundle : *present) existing.insert(bundle.key);
   std::vector<corpus::BundleKey> keys;
   for (const corpus::StoreBundle& bundle : *listed) keys.push_back(bundle.key);
-  Filters filters{{args.producers}, {args.models}, {args.save_apis}, {}, {}};
-  const std::vector<corpus::BundleKey> chosen = select_bundles(keys, filters);
+  const std::vector<corpus::BundleKey> chosen = select_bundles(keys, bundle_filters(args.bundles));
 
   SourceFiles files(**source, std::move(cache));
   std::size_t published = 0, kept = 0, refused = 0;
@@ -189,9 +188,7 @@ void add_publish(CLI::App& app, int& exit_code) {
   publish->add_option("DST", args->destination, "a folder or s3://bucket/prefix")->required();
   publish->add_flag("--force", args->force, "replace bundles DST already has");
   publish->add_flag("--dry-run", args->dry_run, "say what would be published, send nothing");
-  publish->add_option("--producer", args->producers, "only producers matching this glob");
-  publish->add_option("--model", args->models, "only models matching this glob");
-  publish->add_option("--save-api", args->save_apis, "only save APIs matching this glob");
+  add_bundle_glob_options(*publish, args->bundles);
   add_store_options(*publish, args->store_args);
   publish->callback([args, &exit_code] { exit_code = run_publish(*args); });
 }

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <string>
-#include <vector>
 
 #include "cli/stores.hpp"
 
@@ -13,9 +12,7 @@ struct PublishArgs {
   std::string destination;
   bool force = false;
   bool dry_run = false;
-  std::vector<std::string> producers;
-  std::vector<std::string> models;
-  std::vector<std::string> save_apis;
+  BundleGlobs bundles;
   StoreArgs store_args;
 };
 

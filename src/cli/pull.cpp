@@ -20,15 +20,13 @@ namespace fs = std::filesystem;
 struct PullArgs {
   std::string source;
   std::string to;  // empty: the cache only
-  std::vector<std::string> producers;
-  std::vector<std::string> models;
-  std::vector<std::string> save_apis;
+  BundleGlobs bundles;
   std::string shard;
   StoreArgs store_args;
 };
 
 int run_pull(const PullArgs& args) {
-  Filters filters{{args.producers}, {args.models}, {args.save_apis}, {}, {}};
+  Filters filters = bundle_filters(args.bundles);
   if (!args.shard.empty()) {
     Result<Shard> shard = parse_shard(args.shard);
     if (!shard) {
@@ -74,9 +72,7 @@ void add_pull(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<PullArgs>();
   pull->add_option("STORE", args->source, "s3://bucket/prefix or a folder")->required();
   pull->add_option("--to", args->to, "also make this empty folder a local store of the bundles");
-  pull->add_option("--producer", args->producers, "only producers matching this glob");
-  pull->add_option("--model", args->models, "only models matching this glob");
-  pull->add_option("--save-api", args->save_apis, "only save APIs matching this glob");
+  add_bundle_glob_options(*pull, args->bundles);
   pull->add_option("--shard", args->shard, "I/N: only the bundles `mbcc check --shard` would check");
   add_store_options(*pull, args->store_args);
   pull->callback([args, &exit_code] { exit_code = run_pull(*args); });

@@ -26,6 +26,16 @@ void add_store_options(CLI::App& command, StoreArgs& args) {
       ->capture_default_str();
 }
 
+void add_bundle_glob_options(CLI::App& command, BundleGlobs& globs) {
+  command.add_option("--producer", globs.producers, "only producers matching this glob");
+  command.add_option("--model", globs.models, "only models matching this glob");
+  command.add_option("--save-api", globs.save_apis, "only save APIs matching this glob");
+}
+
+Filters bundle_filters(const BundleGlobs& globs) {
+  return {{globs.producers}, {globs.models}, {globs.save_apis}, {}, {}};
+}
+
 Result<std::unique_ptr<store::Store>> open_store(const std::string& url, const StoreArgs& args,
                                                  ProgressLine& progress) {
   store::StoreOptions options;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/result.hpp"
 #include "check/plan.hpp"
@@ -24,6 +25,16 @@ struct StoreArgs {
 };
 
 void add_store_options(CLI::App& command, StoreArgs& args);
+
+// Which bundles a command takes: globs over the producer, the model and the save API.
+struct BundleGlobs {
+  std::vector<std::string> producers;
+  std::vector<std::string> models;
+  std::vector<std::string> save_apis;
+};
+
+void add_bundle_glob_options(CLI::App& command, BundleGlobs& globs);
+Filters bundle_filters(const BundleGlobs& globs);
 
 // The store at `url` (s3://bucket/prefix or a folder), with transfers drawn on `progress`.
 Result<std::unique_ptr<store::Store>> open_store(const std::string& url, const StoreArgs& args,
