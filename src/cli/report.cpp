@@ -12,6 +12,7 @@
 #include "cli/commands.hpp"
 #include "report/html.hpp"
 #include "report/json.hpp"
+#include "report/junit.hpp"
 #include "report/merge.hpp"
 #include "report/terminal.hpp"
 
@@ -24,6 +25,7 @@ struct ReportArgs {
   std::vector<std::string> shards;
   std::string merged;
   std::string merged_html;
+  std::string merged_junit;
 };
 
 Result<std::vector<RunResult>> read_reports(const std::vector<std::string>& paths) {
@@ -72,6 +74,12 @@ int run_merge(const ReportArgs& args) {
     }
     fmt::print("html: {}\n", args.merged_html);
   }
+  if (!args.merged_junit.empty()) {
+    if (Status written = write_junit_xml(args.merged_junit, *merged); !written.ok()) {
+      return failed(written.error());
+    }
+    fmt::print("junit: {}\n", args.merged_junit);
+  }
   return 0;
 }
 
@@ -91,6 +99,8 @@ void add_report(CLI::App& app, int& exit_code) {
       ->required();
   merge->add_option("-o,--output", args->merged, "the merged report.json")->required();
   merge->add_option("--html", args->merged_html, "also write the merged report's HTML page here");
+  merge->add_option("--junit", args->merged_junit,
+                    "also write the merged report as JUnit XML here, for CI");
   report->callback([args, merge, report, &exit_code] {
     if (merge->parsed()) {
       exit_code = run_merge(*args);
