@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -215,6 +216,16 @@ def test_shards_split_a_run_into_disjoint_parts_that_cover_it(tmp_path):
             seen[key] = i
     result, whole = check(env, tmp_path / "whole", CORPUS, "--producer", "1.9.1", "--load-api", "c-*")
     assert set(seen) == set(verdicts(whole))
+    merged = mbcc(env, "report", "merge", *[tmp_path / str(i) / "report" / "report.json" for i in (1, 2, 3)],
+                  "-o", tmp_path / "merged.json", "--junit", tmp_path / "merged.xml",
+                  "--html", tmp_path / "merged.html")
+    assert merged.returncode == 0, merged.stderr
+    joined = json.loads((tmp_path / "merged.json").read_text())
+    assert verdicts(joined) == verdicts(whole)
+    assert joined["summary"] == whole["summary"]
+    cases = ET.parse(tmp_path / "merged.xml").getroot().iter("testcase")
+    assert sum(1 for c in cases if c.get("classname", "").startswith("1_9_1.")) == len(verdicts(whole))
+    assert (tmp_path / "merged.html").stat().st_size > 0
     sizes = [sum(1 for s in seen.values() if s == i) for i in (1, 2, 3)]
     assert max(sizes) - min(sizes) <= 3 * 3  # one bundle at most, of at most 3 C API checks
     bad = mbcc(env, "check", "--shard", "4/3", "--report-dir", tmp_path / "bad")

@@ -73,11 +73,16 @@ nlohmann::json bundle_facts(const corpus::Manifest& m) {
   for (const auto& seed : m.seeds) {
     std::visit([&seeds, &seed](const auto& v) { seeds[seed.first] = v; }, seed.second);
   }
-  return {{"producer", std::move(producer)},
-          {"seeds", std::move(seeds)},
-          {"model_kind", m.model_info.kind},
-          {"writer", m.model_info.writer},
-          {"np_mode", m.model_info.np_mode}};
+  // The files a person compares with the store's copy; the per-node internals are left out, as
+  // there can be hundreds and the outputs' hashes already pin the forward pass.
+  nlohmann::json files = nlohmann::json::array();
+  for (const corpus::BundleFile& f : m.files) {
+    if (f.role == corpus::FileRole::kInternal) continue;
+    files.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
+  }
+  return {{"producer", std::move(producer)}, {"seeds", std::move(seeds)},
+          {"files", std::move(files)},       {"model_kind", m.model_info.kind},
+          {"writer", m.model_info.writer},   {"np_mode", m.model_info.np_mode}};
 }
 
 const corpus::BundleFile* file_of_role(const corpus::Manifest& m, corpus::FileRole role) {

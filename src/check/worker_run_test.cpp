@@ -136,6 +136,8 @@ TEST_F(WorkerRunTest, EachAnswerBecomesItsVerdict) {
   EXPECT_EQ(pass.timings.load_ms, 2.5);
   EXPECT_EQ(pass.timings.run_ms, 1.5);
   EXPECT_EQ(pass.bundle["producer"]["version"], "1.5.1");
+  ASSERT_FALSE(pass.bundle["files"].empty());
+  EXPECT_EQ(pass.bundle["files"][0]["sha256"].get<std::string>().size(), 64U);
 
   const CheckResult& load_fail = find(result, "c-executor");
   EXPECT_EQ(load_fail.verdict, Verdict::kLoadFail);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "cli/stores.hpp"
 #include "corpus/generate.hpp"
 #include "envs/envs.hpp"
+#include "report/html.hpp"
 #include "report/json.hpp"
 #include "report/junit.hpp"
 #include "report/terminal.hpp"
@@ -167,7 +169,8 @@ std::chrono::year_month_day today() {
       std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())};
 }
 
-// Writes report.json and report.xml; a report that cannot be written is a run error.
+// Writes report.json, report.xml and report.html; a report that cannot be written is a run
+// error.
 void write_reports(const fs::path& dir, RunResult& result) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -176,9 +179,10 @@ void write_reports(const fs::path& dir, RunResult& result) {
                                 ": cannot create the report folder: " + ec.message());
     return;
   }
-  // Both files say the same: a failure to write either is in neither, only on the terminal.
-  for (const Status& written : {write_report_json(dir / "report.json", result),
-                                write_junit_xml(dir / "report.xml", result)}) {
+  // The files say the same: a failure to write one is in none, only on the terminal.
+  for (const Status& written :
+       {write_report_json(dir / "report.json", result), write_junit_xml(dir / "report.xml", result),
+        write_html_report(dir / "report.html", std::span(&result, 1))}) {
     if (!written.ok()) result.run_errors.push_back(written.error().message());
   }
 }
@@ -313,7 +317,7 @@ int run_check(const CheckArgs& args) {
   write_reports(args.report_dir, result);
 
   fmt::print("{}", terminal_summary(result, colour_on_stdout()));
-  fmt::print("reports: {}\n", (fs::path(args.report_dir) / "report.{json,xml}").string());
+  fmt::print("reports: {}\n", (fs::path(args.report_dir) / "report.{json,xml,html}").string());
   if (args.keep_outputs) {
     fmt::print("outputs: {}\n", work_dir.string());
   } else {
@@ -355,7 +359,7 @@ void add_check_options(CLI::App& command, CheckArgs& args) {
                     "test, named NAME in reports and expectations (default: PATH; repeatable)");
   check->add_option("--candidate-lib", a->libraries,
                     "[NAME=]PATH: a bare libmxnet.so, C API load APIs only (repeatable)");
-  check->add_option("--report-dir", a->report_dir, "where report.json and report.xml go")
+  check->add_option("--report-dir", a->report_dir, "where report.{json,xml,html} go")
       ->capture_default_str();
   check->add_option("--expectations", a->expectations,
                     "the known breaks (default: STORE/expectations.toml when there is one)");

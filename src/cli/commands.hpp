@@ -14,5 +14,6 @@ void add_check(CLI::App& app, int& exit_code);
 void add_publish(CLI::App& app, int& exit_code);
 void add_nightly(CLI::App& app, int& exit_code);
 void add_pull(CLI::App& app, int& exit_code);
+void add_report(CLI::App& app, int& exit_code);
 
 }  // namespace mbcc::cli

@@ -5,11 +5,29 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "check/check_result.hpp"
 
 namespace mbcc {
+
+// Orders releases and names as people read them: runs of digits compare as numbers (1.9.1 <
+// 1.10.0), and letters right after the last digits mark a pre-release (2.0.0a0 < 2.0.0b1 < 2.0.0).
+bool natural_less(std::string_view a, std::string_view b);
+struct NaturalLess {
+  bool operator()(const std::string& a, const std::string& b) const { return natural_less(a, b); }
+};
+
+std::string plural(std::size_t n, std::string_view word);  // "1 check", "3 checks"
+
+// The end of every summary, in the same words on the terminal and the HTML page: the count per
+// verdict ("6 checks: 1 PASS, 2 LOAD_FAIL") and the exit code with its reason.
+struct SummaryLines {
+  std::string counts;
+  std::string exit;
+};
+SummaryLines summary_lines(const RunResult& result);
 
 std::string format_date(std::chrono::year_month_day date);   // "2026-06-30"
 std::string format_utc_time(std::chrono::sys_seconds time);  // "2025-06-01T02:00:00Z"

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -21,38 +20,6 @@ namespace {
 
 constexpr std::size_t kMessageLines = 3;
 constexpr std::string_view kNoCheck = "..";
-
-std::string_view without_leading_zeros(std::string_view digits) {
-  const std::size_t first = digits.find_first_not_of('0');
-  return first == std::string_view::npos ? digits.substr(digits.size() - 1) : digits.substr(first);
-}
-
-// Orders "1.10.0" after "1.9.1": runs of digits compare as numbers, the rest as text.
-bool natural_less(std::string_view a, std::string_view b) {
-  constexpr std::string_view kDigits = "0123456789";
-  auto is_digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
-  while (!a.empty() && !b.empty()) {
-    if (is_digit(a.front()) && is_digit(b.front())) {
-      const std::size_t a_end = std::min(a.find_first_not_of(kDigits), a.size());
-      const std::size_t b_end = std::min(b.find_first_not_of(kDigits), b.size());
-      const std::string_view a_number = without_leading_zeros(a.substr(0, a_end));
-      const std::string_view b_number = without_leading_zeros(b.substr(0, b_end));
-      if (a_number.size() != b_number.size()) return a_number.size() < b_number.size();
-      if (a_number != b_number) return a_number < b_number;
-      a.remove_prefix(a_end);
-      b.remove_prefix(b_end);
-    } else {
-      if (a.front() != b.front()) return a.front() < b.front();
-      a.remove_prefix(1);
-      b.remove_prefix(1);
-    }
-  }
-  return a.size() < b.size();
-}
-
-struct NaturalLess {
-  bool operator()(const std::string& a, const std::string& b) const { return natural_less(a, b); }
-};
 
 // Candidate first, so each candidate's checks are together, then in matrix order.
 bool key_less(const CheckKey& a, const CheckKey& b) {
@@ -158,10 +125,6 @@ void render_matrix(std::string& out, const std::string& candidate,
   }
 }
 
-std::string plural(std::size_t n, std::string_view word) {
-  return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
-}
-
 }  // namespace
 
 std::string terminal_summary(const RunResult& result, bool colour) {
@@ -224,30 +187,8 @@ std::string terminal_summary(const RunResult& result, bool colour) {
     for (const std::string& e : result.run_errors) out += fmt::format("  {}\n", e);
   }
 
-  const VerdictCounts counts = count_verdicts(result.checks);
-  std::string tally;
-  for (const VerdictInfo& info : kVerdictTable) {
-    if (const uint64_t n = counts[static_cast<std::size_t>(info.verdict)]; n > 0) {
-      tally += fmt::format("{}{} {}", tally.empty() ? "" : ", ", n, info.name);
-    }
-  }
-  out += fmt::format("\n{}{}{}\n", plural(result.checks.size(), "check"), tally.empty() ? "" : ": ",
-                     tally);
-  switch (const int code = exit_code(result)) {
-    case kExitClean:
-      out += fmt::format("exit {}: nothing unexpected\n", code);
-      break;
-    case kExitFailures: {
-      std::string why = plural(failures.size(), "failing check");
-      if (!result.expired_expectations.empty()) {
-        why += ", " + plural(result.expired_expectations.size(), "expired expectation");
-      }
-      out += fmt::format("exit {}: {}\n", code, why);
-      break;
-    }
-    default:
-      out += fmt::format("exit {}: the run could not be done\n", code);
-  }
+  const SummaryLines summary = summary_lines(result);
+  out += fmt::format("\n{}\n{}\n", summary.counts, summary.exit);
   return out;
 }
 

@@ -22,7 +22,7 @@ std::string slurp(const fs::path& path) {
   return s.str();
 }
 
-class CacheTest : public ::testing::Test {
+class StoreCache : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("mbcc-cache-test-" + std::to_string(::getpid()));
@@ -41,7 +41,7 @@ class CacheTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(CacheTest, DownloadsVerifiesThenHits) {
+TEST_F(StoreCache, DownloadsVerifiesThenHits) {
   Cache cache(dir_ / "cache", 1 << 20);
   std::vector<CacheRequest> wanted{{"a", sha_of("alpha"), 5}, {"b", sha_of("bravo!"), 6}, {"a", sha_of("alpha"), 5}};
   auto first = cache.fetch(*store_, wanted);
@@ -59,7 +59,7 @@ TEST_F(CacheTest, DownloadsVerifiesThenHits) {
   EXPECT_EQ(second->downloaded.objects, 0u);
 }
 
-TEST_F(CacheTest, AMismatchNamesKeyExpectedAndFoundAndKeepsNothing) {
+TEST_F(StoreCache, AMismatchNamesKeyExpectedAndFoundAndKeepsNothing) {
   Cache cache(dir_ / "cache", 1 << 20);
   std::string wrong = sha_of("not alpha");
   std::vector<CacheRequest> wanted{{"a", wrong, 5}};
@@ -84,7 +84,7 @@ TEST_F(CacheTest, AMismatchNamesKeyExpectedAndFoundAndKeepsNothing) {
   EXPECT_EQ(h.error().field, "sha256");
 }
 
-TEST_F(CacheTest, AnEntryOfTheWrongSizeIsFetchedAgain) {
+TEST_F(StoreCache, AnEntryOfTheWrongSizeIsFetchedAgain) {
   Cache cache(dir_ / "cache", 1 << 20);
   fs::create_directories(dir_ / "cache");
   std::ofstream(dir_ / "cache" / sha_of("alpha")) << "alp";  // damaged on disk
@@ -95,7 +95,7 @@ TEST_F(CacheTest, AnEntryOfTheWrongSizeIsFetchedAgain) {
   EXPECT_EQ(slurp(r->paths[0]), "alpha");
 }
 
-TEST_F(CacheTest, TrimEvictsTheLeastRecentlyUsed) {
+TEST_F(StoreCache, TrimEvictsTheLeastRecentlyUsed) {
   Cache cache(dir_ / "cache", 8);  // room for charlie (7 bytes) only
   std::vector<CacheRequest> a{{"a", sha_of("alpha"), 5}}, b{{"b", sha_of("bravo!"), 6}}, c{{"c", sha_of("charlie"), 7}};
   ASSERT_TRUE(cache.fetch(*store_, a).ok());
@@ -113,7 +113,7 @@ TEST_F(CacheTest, TrimEvictsTheLeastRecentlyUsed) {
   EXPECT_TRUE(fs::exists(dir_ / "cache" / sha_of("charlie")));
 }
 
-TEST(CacheDefaultDir, FollowsTheCacheFolder) {
+TEST(StoreCacheDefaultDir, FollowsTheCacheFolder) {
   const char* old = std::getenv("MBCC_CACHE_DIR");
   std::string saved = old ? old : "";
   ::setenv("MBCC_CACHE_DIR", "/tmp/mbcc-x", 1);

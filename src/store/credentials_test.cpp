@@ -11,7 +11,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class Credentials_ : public ::testing::Test {
+class StoreCredentials : public ::testing::Test {
  protected:
   void SetUp() override {
     home_ = fs::temp_directory_path() / ("mbcc-creds-" + std::to_string(::getpid()));
@@ -32,7 +32,7 @@ class Credentials_ : public ::testing::Test {
   std::map<std::string, std::string> vars_;
 };
 
-TEST_F(Credentials_, EnvironmentFirst) {
+TEST_F(StoreCredentials, EnvironmentFirst) {
   vars_["AWS_ACCESS_KEY_ID"] = "AKIAENV";
   vars_["AWS_SECRET_ACCESS_KEY"] = "envsecret";
   vars_["AWS_SESSION_TOKEN"] = "envtoken";
@@ -47,14 +47,14 @@ TEST_F(Credentials_, EnvironmentFirst) {
   EXPECT_EQ(c->source.find("secret"), std::string::npos);
 }
 
-TEST_F(Credentials_, HalfTheEnvironmentIsAnError) {
+TEST_F(StoreCredentials, HalfTheEnvironmentIsAnError) {
   vars_["AWS_ACCESS_KEY_ID"] = "AKIAENV";
   auto c = resolve_credentials(env());
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().message().find("AWS_SECRET_ACCESS_KEY is not set"), std::string::npos);
 }
 
-TEST_F(Credentials_, DefaultProfileFromTheCredentialsFileRegionFromConfig) {
+TEST_F(StoreCredentials, DefaultProfileFromTheCredentialsFileRegionFromConfig) {
   write(home_ / ".aws/credentials",
         "# keys\n[other]\naws_access_key_id=AKIAOTHER\naws_secret_access_key=o\n\n"
         "[default]\naws_access_key_id = AKIADEF\naws_secret_access_key = d/ef+=\naws_session_token = tok\n");
@@ -69,7 +69,7 @@ TEST_F(Credentials_, DefaultProfileFromTheCredentialsFileRegionFromConfig) {
   EXPECT_EQ(c->source, (home_ / ".aws/credentials").string() + " [default]");
 }
 
-TEST_F(Credentials_, NamedProfileFromFilesNamedByTheEnvironment) {
+TEST_F(StoreCredentials, NamedProfileFromFilesNamedByTheEnvironment) {
   write(home_ / "creds", "[default]\naws_access_key_id = AKIADEF\naws_secret_access_key = d\n");
   write(home_ / "conf", "[profile ci]\naws_access_key_id = AKIACI\naws_secret_access_key = c\nregion = eu-central-1\n");
   vars_["AWS_SHARED_CREDENTIALS_FILE"] = (home_ / "creds").string();
@@ -90,13 +90,13 @@ TEST_F(Credentials_, NamedProfileFromFilesNamedByTheEnvironment) {
   EXPECT_NE(m.error().message().find("profile \"missing\""), std::string::npos);
 }
 
-TEST_F(Credentials_, NothingAnywhereSaysWhereItLooked) {
+TEST_F(StoreCredentials, NothingAnywhereSaysWhereItLooked) {
   auto c = resolve_credentials(env());
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().message().find((home_ / ".aws/credentials").string()), std::string::npos);
 }
 
-TEST_F(Credentials_, DefaultRegionAndBadRegion) {
+TEST_F(StoreCredentials, DefaultRegionAndBadRegion) {
   vars_["AWS_ACCESS_KEY_ID"] = "AKIA";
   vars_["AWS_SECRET_ACCESS_KEY"] = "s";
   EXPECT_EQ(resolve_credentials(env())->region, "us-east-1");
@@ -107,7 +107,7 @@ TEST_F(Credentials_, DefaultRegionAndBadRegion) {
   EXPECT_EQ(c.error().source, "AWS_REGION");
 }
 
-TEST(Ini, ErrorsNameFileAndLineAndNeverEchoAValue) {
+TEST(StoreIni, ErrorsNameFileAndLineAndNeverEchoAValue) {
   auto r = parse_ini("[default]\naws_access_key_id = A\naws_secret_access_key SECRETVALUE\n", "/h/.aws/credentials");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().source, "/h/.aws/credentials");
@@ -124,7 +124,7 @@ TEST(Ini, ErrorsNameFileAndLineAndNeverEchoAValue) {
   EXPECT_EQ((*ok)[0].second[0].second, "v = w");
 }
 
-TEST_F(Credentials_, AHugeOrBrokenFileIsNamed) {
+TEST_F(StoreCredentials, AHugeOrBrokenFileIsNamed) {
   write(home_ / ".aws/credentials", std::string(2u << 20, '#'));
   auto c = resolve_credentials(env());
   ASSERT_FALSE(c.ok());

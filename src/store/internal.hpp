@@ -35,11 +35,28 @@ struct Endpoint {
 // itself (virtual-host style, https).
 Result<Endpoint> parse_endpoint(std::string_view url);
 
+// The endpoint a store uses: `option` (--s3-endpoint), else AWS_ENDPOINT_URL_S3, else
+// AWS_ENDPOINT_URL, else AWS in `region` (virtual-host style, or path style for a bucket name
+// with dots, which the wildcard certificate does not cover).
+Result<Endpoint> resolve_endpoint(const std::string& option, const std::function<std::optional<std::string>(const char*)>& env,
+                                  const std::string& region, const std::string& bucket);
+
+// "http://host/bucket" (path style) or "https://bucket.host/"; an object's URL adds "/" (path
+// style) and its encoded key.
+std::string bucket_url(const Endpoint& endpoint, const std::string& bucket);
+
 // S3's URI encoding of an object key: unreserved characters stay, '/' stays, every other byte is
 // %XX (uppercase). The same text goes on the wire and into the SigV4 canonical request.
 std::string encode_key(std::string_view key);
 // The same for a query-string value ('/' encoded too).
 std::string encode_query_value(std::string_view value);
+
+// Keys are relative '/'-separated paths without empty, '.' or '..' segments, at most 1024 bytes
+// (S3's limit), in every store alike: a bundle that works in one store works in all.
+Status check_key(std::string_view key, const std::string& store_url);
+
+// Local stores write through temporary names holding this marker, and never list them.
+inline constexpr std::string_view kTempMarker = ".mbcc-tmp-";
 
 // ---------------------------------------------------------------------------------------------
 // Credentials.

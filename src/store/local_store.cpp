@@ -15,27 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kTempMarker = ".mbcc-tmp-";
-
 std::atomic<unsigned> g_temp_counter{0};
-
-Status check_key(std::string_view key, const fs::path& root) {
-  bool ok = !key.empty() && key.front() != '/' && key.back() != '/' && key.find('\0') == std::string_view::npos;
-  std::size_t start = 0;
-  while (ok && start <= key.size()) {
-    std::size_t end = std::min(key.find('/', start), key.size());
-    std::string_view segment = key.substr(start, end - start);
-    ok = !segment.empty() && segment != "." && segment != ".." && segment.find(kTempMarker) == std::string_view::npos;
-    start = end + 1;
-  }
-  if (ok) return Ok{};
-  Error e;
-  e.source = root.string();
-  e.field = "key";
-  e.found = "\"" + std::string(key) + "\"";
-  e.allowed = "a relative '/'-separated path without empty, '.' or '..' segments";
-  return e;
-}
 
 Error fs_error(const fs::path& path, std::string step, const std::error_code& ec) {
   return Error::plain(path.string(), step + ": " + ec.message());
@@ -104,7 +84,7 @@ class LocalStore final : public Store {
   }
 
   Result<std::string> read(std::string_view key, std::uint64_t max_bytes) override {
-    MBCC_TRY(check_key(key, root_));
+    MBCC_TRY(check_key(key, url()));
     fs::path path = root_ / key;
     std::error_code ec;
     std::uintmax_t size = fs::file_size(path, ec);
@@ -129,7 +109,7 @@ class LocalStore final : public Store {
     TransferProgress progress{0, 0, 0, requests.size()};
     for (const GetRequest& r : requests) progress.bytes_total += r.expected_size;
     for (const GetRequest& r : requests) {
-      MBCC_TRY(check_key(r.key, root_));
+      MBCC_TRY(check_key(r.key, url()));
       MBCC_TRY(copy_atomic(root_ / r.key, r.dest, r.expected_size, r.key));
       std::error_code ec;
       stats.bytes += fs::file_size(r.dest, ec);
@@ -143,12 +123,12 @@ class LocalStore final : public Store {
   }
 
   Status put(std::string_view key, const fs::path& src) override {
-    MBCC_TRY(check_key(key, root_));
+    MBCC_TRY(check_key(key, url()));
     return copy_atomic(src, root_ / key, 0, std::string(key));
   }
 
   Status put_bytes(std::string_view key, std::string_view bytes) override {
-    MBCC_TRY(check_key(key, root_));
+    MBCC_TRY(check_key(key, url()));
     fs::path path = root_ / key;
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);
@@ -173,7 +153,7 @@ class LocalStore final : public Store {
   }
 
   Result<bool> exists(std::string_view key) override {
-    MBCC_TRY(check_key(key, root_));
+    MBCC_TRY(check_key(key, url()));
     std::error_code ec;
     bool found = fs::is_regular_file(root_ / key, ec);
     if (ec && ec != std::errc::no_such_file_or_directory) return fs_error(root_ / key, "cannot stat", ec);
@@ -181,7 +161,7 @@ class LocalStore final : public Store {
   }
 
   Status remove(std::string_view key) override {
-    MBCC_TRY(check_key(key, root_));
+    MBCC_TRY(check_key(key, url()));
     std::error_code ec;
     fs::remove(root_ / key, ec);
     if (ec) return fs_error(root_ / key, "cannot remove", ec);

@@ -5,12 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
+#include <optional>
 #include <random>
-#include <thread>
 
 #include "store/internal.hpp"
 
@@ -30,7 +30,7 @@ constexpr std::size_t kMaxListPages = 100000;
 struct Job {
   // The request.
   std::string key;     // the full object key, for errors
-  std::string action;  // "GET", "PUT part 3", "list", …
+  std::string action;  // "GET", "UploadPart 3", "list", …
   std::string method;  // GET, PUT, POST, DELETE, HEAD
   std::string url;
   std::string body;  // a memory body, or a file range:
@@ -61,7 +61,9 @@ struct Job {
   std::uint64_t resume_from = 0;
   std::int64_t content_length = -1;
   std::uint64_t range_total = 0;
+  std::uint64_t range_start = 0;
   bool too_large = false;
+  bool wrong_range = false;  // a 206 that does not start where the partial file ends
   std::string last_cause;
   Clock::time_point not_before{};
   char errbuf[CURL_ERROR_SIZE] = {};
@@ -87,12 +89,14 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     job->status = space == std::string_view::npos ? 0 : std::strtol(line.data() + space + 1, nullptr, 10);
     job->content_length = -1;
     job->range_total = 0;
+    job->range_start = 0;
   } else if (auto v = value_of("content-length")) {
     std::uint64_t n = 0;
     auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
     if (ec == std::errc() && end == v->data() + v->size()) job->content_length = static_cast<std::int64_t>(n);
   } else if (auto r = value_of("content-range")) {
     std::size_t slash = r->rfind('/');
+    if (r->starts_with("bytes ")) std::from_chars(r->data() + 6, r->data() + r->size(), job->range_start);
     if (slash != std::string_view::npos) {
       std::string_view total = r->substr(slash + 1);
       std::from_chars(total.data(), total.data() + total.size(), job->range_total);
@@ -116,6 +120,10 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
     job->response.append(data, n);
     job->received += n;
     return n;
+  }
+  if (job->status == 206 && job->range_start != job->resume_from) {
+    job->wrong_range = true;
+    return 0;
   }
   if (job->status == 200 && job->resume_from > 0) {
     // The server sent the whole object instead of the range: start the file over.
@@ -231,6 +239,8 @@ class S3Store final : public Store {
         }
         object.key.erase(0, location_.prefix.size());
         if (object.key.empty() || object.key.back() == '/') continue;  // folder markers
+        // Callers join keys onto local folders: a key like "../x" must never reach them.
+        MBCC_TRY(check_key(object.key, url()));
         out.push_back(std::move(object));
       }
       if (!page->truncated) break;
@@ -245,6 +255,7 @@ class S3Store final : public Store {
 
   Result<std::string> read(std::string_view key, std::uint64_t max_bytes) override {
     std::lock_guard lock(mutex_);
+    MBCC_TRY(check_key(key, url()));
     Job job = make_job(full_key(key), "GET", "GET");
     job.max_body = max_bytes;
     MBCC_TRY(run_one(job));
@@ -256,6 +267,7 @@ class S3Store final : public Store {
     std::vector<Job> jobs;
     jobs.reserve(requests.size());
     for (const GetRequest& r : requests) {
+      MBCC_TRY(check_key(r.key, url()));
       Job job = make_job(full_key(r.key), "GET", "GET");
       std::error_code ec;
       fs::create_directories(r.dest.parent_path(), ec);
@@ -282,6 +294,7 @@ class S3Store final : public Store {
 
   Status put(std::string_view key, const fs::path& src) override {
     std::lock_guard lock(mutex_);
+    MBCC_TRY(check_key(key, url()));
     std::error_code ec;
     std::uint64_t size = fs::file_size(src, ec);
     if (ec) return Error::plain(src.string(), "cannot read: " + ec.message());
@@ -296,6 +309,7 @@ class S3Store final : public Store {
 
   Status put_bytes(std::string_view key, std::string_view bytes) override {
     std::lock_guard lock(mutex_);
+    MBCC_TRY(check_key(key, url()));
     Job job = make_job(full_key(key), "PUT", "PUT");
     job.body = std::string(bytes);
     return run_one(job);
@@ -303,6 +317,7 @@ class S3Store final : public Store {
 
   Result<bool> exists(std::string_view key) override {
     std::lock_guard lock(mutex_);
+    MBCC_TRY(check_key(key, url()));
     Job job = make_job(full_key(key), "HEAD", "HEAD");
     auto status = run_one(job, {404});
     if (!status) return status.error();
@@ -311,6 +326,7 @@ class S3Store final : public Store {
 
   Status remove(std::string_view key) override {
     std::lock_guard lock(mutex_);
+    MBCC_TRY(check_key(key, url()));
     Job job = make_job(full_key(key), "DELETE", "DELETE");
     return run_one(job);
   }
@@ -319,10 +335,7 @@ class S3Store final : public Store {
   std::string full_key(std::string_view key) const { return location_.prefix + std::string(key); }
   std::string object_url(const std::string& full) const { return "s3://" + location_.bucket + "/" + full; }
 
-  std::string bucket_url() const {
-    if (endpoint_.path_style) return endpoint_.scheme + "://" + endpoint_.host + "/" + location_.bucket;
-    return endpoint_.scheme + "://" + location_.bucket + "." + endpoint_.host + "/";
-  }
+  std::string bucket_url() const { return detail::bucket_url(endpoint_, location_.bucket); }
 
   Job make_job(std::string key, std::string action, std::string method) const {
     Job job;
@@ -361,7 +374,9 @@ class S3Store final : public Store {
     job.received = 0;
     job.content_length = -1;
     job.range_total = 0;
+    job.range_start = 0;
     job.too_large = false;
+    job.wrong_range = false;
     job.response.clear();
     job.etag.clear();
     job.body_pos = 0;
@@ -385,8 +400,9 @@ class S3Store final : public Store {
         job.error = job_error(job, "cannot open " + job.out_file.string() + ": " + std::strerror(errno));
         return false;
       }
-      long at = std::ftell(job.out);
-      job.resume_from = at > 0 ? static_cast<std::uint64_t>(at) : 0;
+      std::error_code ec;
+      job.resume_from = fs::file_size(job.out_file, ec);
+      if (ec) job.resume_from = 0;
       if (job.expected_size != 0 && job.resume_from > job.expected_size) {
         // Not a prefix of this object: start over.
         if (::ftruncate(::fileno(job.out), 0) != 0) {
@@ -485,7 +501,14 @@ class S3Store final : public Store {
       job.error = job_error(job, "cannot write " + job.out_file.string() + ": " + std::strerror(errno));
       return false;
     }
-    if (code != CURLE_OK) {
+    if (job.wrong_range) {
+      // Not the bytes asked for: start the file over rather than splice.
+      std::error_code ec;
+      fs::resize_file(job.out_file, 0, ec);
+      cause = "the server answered a ranged GET from byte " + std::to_string(job.range_start) + ", not " +
+              std::to_string(job.resume_from);
+      retry = true;
+    } else if (code != CURLE_OK) {
       cause = std::string(curl_easy_strerror(code)) + (job.errbuf[0] != '\0' ? std::string(" (") + job.errbuf + ")" : "");
       retry = retryable_curl(code);
     } else if (job.success()) {

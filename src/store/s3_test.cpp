@@ -37,7 +37,7 @@ std::string slurp(const fs::path& path) {
 
 std::string sha_of(std::string_view text) { return sha256_hex(std::as_bytes(std::span(text.data(), text.size()))); }
 
-class S3Test : public ::testing::Test {
+class StoreS3 : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = new MotoServer(); }
   static void TearDownTestSuite() {
@@ -60,7 +60,7 @@ class S3Test : public ::testing::Test {
     o.s3_endpoint = server_->endpoint();
     o.max_attempts = 3;
     o.backoff_base = std::chrono::milliseconds(10);
-    o.timeout = std::chrono::milliseconds(1000);
+    o.timeout = std::chrono::milliseconds(2000);  // generous for a loaded CI machine, short for stalls
     return o;
   }
 
@@ -93,9 +93,9 @@ class S3Test : public ::testing::Test {
   fs::path work_;
 };
 
-MotoServer* S3Test::server_ = nullptr;
+MotoServer* StoreS3::server_ = nullptr;
 
-TEST_F(S3Test, RoundTripWithKeysThatNeedEncoding) {
+TEST_F(StoreS3, RoundTripWithKeysThatNeedEncoding) {
   auto store = open(fast_options());
   ASSERT_TRUE(store);
   EXPECT_EQ(store->url(), prefix_ + "/");
@@ -125,13 +125,17 @@ TEST_F(S3Test, RoundTripWithKeysThatNeedEncoding) {
   ASSERT_TRUE(store->remove("v1/with space.bin").ok());
   EXPECT_FALSE(*store->exists("v1/with space.bin"));
 
+  auto bad_key = store->put_bytes("v1/../escape", "x");  // the same key rules as a local store
+  ASSERT_FALSE(bad_key.ok());
+  EXPECT_EQ(bad_key.error().field, "key");
+
   auto missing = store->read("v1/none", 100);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().source, prefix_ + "/v1/none");
   EXPECT_NE(missing.error().detail.find("404 NoSuchKey"), std::string::npos) << missing.error().message();
 }
 
-TEST_F(S3Test, ListsPastOnePage) {
+TEST_F(StoreS3, ListsPastOnePage) {
   StoreOptions options = fast_options();
   options.list_page_size = 2;
   auto store = open(options);
@@ -148,7 +152,18 @@ TEST_F(S3Test, ListsPastOnePage) {
   EXPECT_EQ(store->list("")->size(), 8u);
 }
 
-TEST_F(S3Test, MultipartAboveTheThresholdAndParallelGet) {
+TEST_F(StoreS3, AListingWithAKeyThatWouldEscapeAFolderIsRefused) {
+  auto store = open(fast_options());
+  ASSERT_TRUE(store);
+  std::string bad = prefix_.substr(15) + "/v1/../../escape";
+  ASSERT_EQ(server_->child->command({{"cmd", "put"}, {"key", bad}}).value("ok", false), true);
+  auto listed = store->list("");
+  ASSERT_FALSE(listed.ok());
+  EXPECT_EQ(listed.error().field, "key");
+  EXPECT_EQ(listed.error().found, "\"v1/../../escape\"");
+}
+
+TEST_F(StoreS3, MultipartAboveTheThresholdAndParallelGet) {
   StoreOptions options = fast_options();
   options.multipart_threshold = 5u << 20;  // S3's smallest part
   options.connections = 3;
@@ -177,7 +192,7 @@ TEST_F(S3Test, MultipartAboveTheThresholdAndParallelGet) {
   EXPECT_EQ(progress.back().objects_done, 2u);
 }
 
-TEST_F(S3Test, ResumesAPartialTempFileWithARangedGet) {
+TEST_F(StoreS3, ResumesAPartialTempFileWithARangedGet) {
   auto store = open(fast_options());
   ASSERT_TRUE(store);
   std::string object = random_bytes(300000, 2);
@@ -204,14 +219,14 @@ TEST_F(S3Test, ResumesAPartialTempFileWithARangedGet) {
   EXPECT_FALSE(fs::exists(work_ / "wrong"));
 }
 
-TEST_F(S3Test, SessionCredentialsFromTheEnvironment) {
+TEST_F(StoreS3, SessionCredentialsFromTheEnvironment) {
   auto store = open(fast_options(), /*session=*/true);
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->put_bytes("via-session", "s").ok());
   EXPECT_EQ(*store->read("via-session", 10), "s");
 }
 
-TEST_F(S3Test, CredentialsFromAProfileInTheSharedFiles) {
+TEST_F(StoreS3, CredentialsFromAProfileInTheSharedFiles) {
   fs::path credentials = write_file("credentials", "[default]\naws_access_key_id = AKIAWRONG\naws_secret_access_key = no\n"
                                                    "[mbcc]\naws_access_key_id = " + server_->info["access_key"].get<std::string>() +
                                                    "\naws_secret_access_key = " + server_->info["secret_key"].get<std::string>() + "\n");
@@ -227,7 +242,7 @@ TEST_F(S3Test, CredentialsFromAProfileInTheSharedFiles) {
   EXPECT_EQ(*(*store)->read("via-profile", 10), "p");
 }
 
-TEST_F(S3Test, AWrongSecretIsRefusedAndNeverPrinted) {
+TEST_F(StoreS3, AWrongSecretIsRefusedAndNeverPrinted) {
   const char* secret = "wrong-secret-that-must-not-leak";
   ScopedEnv k("AWS_ACCESS_KEY_ID", server_->info["access_key"].get<std::string>().c_str()),
       s("AWS_SECRET_ACCESS_KEY", secret), t("AWS_SESSION_TOKEN", "token-that-must-not-leak"), r("AWS_REGION", "us-east-1");
@@ -242,18 +257,18 @@ TEST_F(S3Test, AWrongSecretIsRefusedAndNeverPrinted) {
   EXPECT_EQ(message.find("token-that-must-not-leak"), std::string::npos);
 }
 
-class S3FaultTest : public S3Test {
+class StoreS3Faults : public StoreS3 {
  protected:
   void SetUp() override {
-    S3Test::SetUp();
+    StoreS3::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     std::string why;
-    proxy_ = std::make_unique<FaultProxy>(testing::tools_python(why), server_->port(), /*stall=*/3.0);
+    proxy_ = std::make_unique<FaultProxy>(testing::tools_python(why), server_->port(), /*stall=*/5.0);
     ASSERT_NE(proxy_->port, 0) << "the fault proxy did not start";
   }
   void TearDown() override {
     proxy_.reset();  // stops the proxy
-    S3Test::TearDown();
+    StoreS3::TearDown();
   }
   StoreOptions proxied() const {
     StoreOptions o = fast_options();
@@ -263,7 +278,7 @@ class S3FaultTest : public S3Test {
   std::unique_ptr<FaultProxy> proxy_;
 };
 
-TEST_F(S3FaultTest, EveryKindOfFaultIsRetriedAndNothingIsLostOrCorrupt) {
+TEST_F(StoreS3Faults, EveryKindOfFaultIsRetriedAndNothingIsLostOrCorrupt) {
   StoreOptions options = proxied();
   options.max_attempts = 5;
   options.connections = 2;
@@ -281,13 +296,32 @@ TEST_F(S3FaultTest, EveryKindOfFaultIsRetriedAndNothingIsLostOrCorrupt) {
   std::vector<GetRequest> gets{{"a", work_ / "a", a.size()}, {"b", work_ / "b", b.size()}};
   auto stats = store->get(gets);
   ASSERT_TRUE(stats.ok()) << stats.error().message();
-  EXPECT_EQ(stats->retries, 4u);
+  EXPECT_GE(stats->retries, 4u);  // one per fault (more only if the machine is very slow)
   EXPECT_EQ(proxy_->stats()["pending"], 0);
   EXPECT_EQ(slurp(work_ / "a"), a);
   EXPECT_EQ(slurp(work_ / "b"), b);
 }
 
-TEST_F(S3FaultTest, ATruncatedBodyIsResumedFromWhereItStopped) {
+TEST_F(StoreS3Faults, GetRunsConnectionsTransfersAtOnceAndNoMore) {
+  StoreOptions options = proxied();
+  options.connections = 3;
+  auto store = open(options);
+  ASSERT_TRUE(store);
+  std::vector<GetRequest> gets;
+  for (int i = 0; i < 7; ++i) {
+    std::string key = "o" + std::to_string(i);
+    ASSERT_TRUE(store->put_bytes(key, key).ok());
+    gets.push_back({key, work_ / key, key.size()});
+  }
+  proxy_->schedule({{{"method", "GET"}, {"fault", "delay"}, {"count", 7}}});
+  auto stats = store->get(gets);
+  ASSERT_TRUE(stats.ok()) << stats.error().message();
+  EXPECT_EQ(stats->objects, 7u);
+  EXPECT_EQ(slurp(work_ / "o6"), "o6");
+  EXPECT_EQ(proxy_->stats()["max_active"], 3);  // each response waits half a second: they overlap
+}
+
+TEST_F(StoreS3Faults, ATruncatedBodyIsResumedFromWhereItStopped) {
   auto store = open(proxied());
   ASSERT_TRUE(store);
   std::string object = random_bytes(400000, 5);
@@ -296,12 +330,28 @@ TEST_F(S3FaultTest, ATruncatedBodyIsResumedFromWhereItStopped) {
   std::vector<GetRequest> gets{{"obj", work_ / "obj", object.size()}};
   auto stats = store->get(gets);
   ASSERT_TRUE(stats.ok()) << stats.error().message();
-  EXPECT_EQ(stats->retries, 1u);
+  EXPECT_GE(stats->retries, 1u);
   EXPECT_EQ(stats->bytes, object.size());  // half, then the other half: nothing twice
   EXPECT_EQ(slurp(work_ / "obj"), object);
 }
 
-TEST_F(S3FaultTest, WhenRetriesRunOutTheErrorSaysWhatHappened) {
+TEST_F(StoreS3Faults, ARangeAnswerFromTheWrongOffsetIsNeverSpliced) {
+  auto store = open(proxied());
+  ASSERT_TRUE(store);
+  std::string object = random_bytes(50000, 8);
+  ASSERT_TRUE(store->put_bytes("obj", object).ok());
+  fs::path dest = work_ / "obj";
+  std::ofstream(partial_path(dest), std::ios::binary) << object.substr(0, 20000);
+  proxy_->schedule({{{"method", "GET"}, {"fault", "shift_range"}, {"count", 1}}});
+  std::vector<GetRequest> gets{{"obj", dest, object.size()}};
+  auto stats = store->get(gets);
+  ASSERT_TRUE(stats.ok()) << stats.error().message();
+  EXPECT_EQ(proxy_->stats()["pending"], 0);
+  EXPECT_GE(stats->retries, 1u);  // the bad answer was refused, then the whole object came
+  EXPECT_EQ(slurp(dest), object);
+}
+
+TEST_F(StoreS3Faults, WhenRetriesRunOutTheErrorSaysWhatHappened) {
   auto store = open(proxied());  // 3 attempts
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->put_bytes("obj", "0123456789").ok());
@@ -319,13 +369,16 @@ TEST_F(S3FaultTest, WhenRetriesRunOutTheErrorSaysWhatHappened) {
   ASSERT_FALSE(reset.ok());
   EXPECT_NE(reset.error().detail.find("gave up after 3 attempts"), std::string::npos) << reset.error().message();
 
-  proxy_->schedule({{{"method", "GET"}, {"fault", "slow"}, {"count", 3}}});
-  auto slow = store->get(gets);
+  StoreOptions impatient = proxied();  // a stall costs a whole timeout: two are enough here
+  impatient.max_attempts = 2;
+  auto slow_store = open(impatient);
+  proxy_->schedule({{{"method", "GET"}, {"fault", "slow"}, {"count", 2}}});
+  auto slow = slow_store->get(gets);
   ASSERT_FALSE(slow.ok());
   EXPECT_NE(slow.error().detail.find("Timeout"), std::string::npos) << slow.error().message();
 }
 
-TEST_F(S3FaultTest, ACorruptBodyNeverEntersTheCache) {
+TEST_F(StoreS3Faults, ACorruptBodyNeverEntersTheCache) {
   auto store = open(proxied());
   ASSERT_TRUE(store);
   std::string object = random_bytes(100000, 6);
@@ -348,7 +401,7 @@ TEST_F(S3FaultTest, ACorruptBodyNeverEntersTheCache) {
   EXPECT_EQ(hit->hits, 1u);
 }
 
-TEST_F(S3FaultTest, MultipartRetriesAPartAndAbortsWhenItCannotFinish) {
+TEST_F(StoreS3Faults, MultipartRetriesAPartAndAbortsWhenItCannotFinish) {
   StoreOptions options = proxied();
   options.multipart_threshold = 5u << 20;
   options.timeout = std::chrono::milliseconds(5000);  // parts are big for a Python proxy

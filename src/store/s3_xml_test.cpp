@@ -5,7 +5,7 @@
 namespace mbcc::store::detail {
 namespace {
 
-TEST(ListPage, ReadsKeysSizesAndTheContinuationToken) {
+TEST(StoreListPage, ReadsKeysSizesAndTheContinuationToken) {
   auto page = parse_list_page(R"(<?xml version="1.0" encoding="UTF-8"?>
 <ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
   <Name>b</Name><Prefix>p/</Prefix><KeyCount>2</KeyCount><MaxKeys>2</MaxKeys>
@@ -22,7 +22,7 @@ TEST(ListPage, ReadsKeysSizesAndTheContinuationToken) {
   EXPECT_EQ(page->next_token, "abc+/=");
 }
 
-TEST(ListPage, RefusesHostileAndMalformedBodies) {
+TEST(StoreListPage, RefusesHostileAndMalformedBodies) {
   auto expect_error = [](std::string_view xml, std::string_view field) {
     auto page = parse_list_page(xml, "s3://b/");
     ASSERT_FALSE(page.ok()) << xml;
@@ -56,7 +56,7 @@ TEST(ListPage, RefusesHostileAndMalformedBodies) {
   }
 }
 
-TEST(ListPage, CapsTheObjectsOfOnePage) {
+TEST(StoreListPage, CapsTheObjectsOfOnePage) {
   std::string xml = "<ListBucketResult><IsTruncated>false</IsTruncated>";
   for (int i = 0; i < 10001; ++i) xml += "<Contents><Key>k</Key><Size>1</Size></Contents>";
   xml += "</ListBucketResult>";
@@ -65,7 +65,7 @@ TEST(ListPage, CapsTheObjectsOfOnePage) {
   EXPECT_NE(page.error().message().find("more than 10000"), std::string::npos);
 }
 
-TEST(ErrorBody, ReadsCodeAndMessageAndSurvivesGarbage) {
+TEST(StoreErrorBody, ReadsCodeAndMessageAndSurvivesGarbage) {
   S3ErrorBody body = parse_error_body(
       "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>The key\x01 does not exist</Message></Error>");
   EXPECT_EQ(body.code, "NoSuchKey");
@@ -75,7 +75,7 @@ TEST(ErrorBody, ReadsCodeAndMessageAndSurvivesGarbage) {
   EXPECT_EQ(parse_error_body("<Error><Code>" + std::string(1000, 'C') + "</Code></Error>").code.size(), 64u);
 }
 
-TEST(UploadId, IsReadOrTheReplyIsNamed) {
+TEST(StoreUploadId, IsReadOrTheReplyIsNamed) {
   auto id = parse_upload_id("<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>u-1"
                             "</UploadId></InitiateMultipartUploadResult>", "s3://b/k");
   ASSERT_TRUE(id.ok());

@@ -1,5 +1,6 @@
 #include "store/store.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "store/internal.hpp"
@@ -104,6 +105,43 @@ Result<Endpoint> parse_endpoint(std::string_view url) {
   return endpoint;
 }
 
+Status check_key(std::string_view key, const std::string& store_url) {
+  bool ok = !key.empty() && key.size() <= 1024 && key.front() != '/' && key.back() != '/' &&
+            key.find('\0') == std::string_view::npos;
+  std::size_t start = 0;
+  while (ok && start <= key.size()) {
+    std::size_t end = std::min(key.find('/', start), key.size());
+    std::string_view segment = key.substr(start, end - start);
+    ok = !segment.empty() && segment != "." && segment != ".." && segment.find(kTempMarker) == std::string_view::npos;
+    start = end + 1;
+  }
+  if (ok) return Ok{};
+  Error e;
+  e.source = store_url;
+  e.field = "key";
+  e.found = "\"" + std::string(key.substr(0, 200)) + "\"";
+  e.allowed = "a relative '/'-separated path of at most 1024 bytes without empty, '.' or '..' segments";
+  return e;
+}
+
+Result<Endpoint> resolve_endpoint(const std::string& option, const std::function<std::optional<std::string>(const char*)>& env,
+                                  const std::string& region, const std::string& bucket) {
+  std::string url = option;
+  if (url.empty()) url = env("AWS_ENDPOINT_URL_S3").value_or("");
+  if (url.empty()) url = env("AWS_ENDPOINT_URL").value_or("");
+  if (!url.empty()) return parse_endpoint(url);
+  Endpoint endpoint;
+  endpoint.scheme = "https";
+  endpoint.host = "s3." + region + ".amazonaws.com";
+  endpoint.path_style = bucket.find('.') != std::string::npos;
+  return endpoint;
+}
+
+std::string bucket_url(const Endpoint& endpoint, const std::string& bucket) {
+  if (endpoint.path_style) return endpoint.scheme + "://" + endpoint.host + "/" + bucket;
+  return endpoint.scheme + "://" + bucket + "." + endpoint.host + "/";
+}
+
 std::string encode_key(std::string_view key) { return percent_encode(key, true); }
 std::string encode_query_value(std::string_view value) { return percent_encode(value, false); }
 
@@ -137,22 +175,9 @@ Result<std::unique_ptr<Store>> open_store(std::string_view url, const StoreOptio
   detail::GetEnv env = detail::process_env();
   auto credentials = detail::resolve_credentials(env);
   if (!credentials) return credentials.error();
-  std::string endpoint_url = options.s3_endpoint;
-  if (endpoint_url.empty()) endpoint_url = env("AWS_ENDPOINT_URL_S3").value_or("");
-  if (endpoint_url.empty()) endpoint_url = env("AWS_ENDPOINT_URL").value_or("");
-  detail::Endpoint endpoint;
-  if (endpoint_url.empty()) {
-    // AWS itself: virtual-host style, except for bucket names with dots, whose host names the
-    // wildcard certificate does not cover.
-    endpoint.scheme = "https";
-    endpoint.host = "s3." + credentials->region + ".amazonaws.com";
-    endpoint.path_style = location->bucket.find('.') != std::string::npos;
-  } else {
-    auto parsed = detail::parse_endpoint(endpoint_url);
-    if (!parsed) return parsed.error();
-    endpoint = *parsed;
-  }
-  return detail::make_s3_store(*location, endpoint, std::move(*credentials), options);
+  auto endpoint = detail::resolve_endpoint(options.s3_endpoint, env, credentials->region, location->bucket);
+  if (!endpoint) return endpoint.error();
+  return detail::make_s3_store(*location, *endpoint, std::move(*credentials), options);
 }
 
 }  // namespace mbcc::store

@@ -50,6 +50,8 @@ struct StoreOptions {
   std::chrono::milliseconds backoff_base{200};      // first retry delay, doubled each attempt
 };
 
+// A Store may be shared between threads: an S3 store serves one call at a time (each call runs
+// its own transfers in parallel), a local store has no state to share.
 class Store {
  public:
   virtual ~Store() = default;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 
 #include "store/internal.hpp"
 
@@ -13,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace detail;
 
-TEST(S3Url, SplitsBucketAndPrefix) {
+TEST(StoreS3Url, SplitsBucketAndPrefix) {
   EXPECT_TRUE(is_s3_url("s3://b"));
   EXPECT_FALSE(is_s3_url("/data/s3://x"));
   auto a = parse_s3_url("s3://mbcc-bundles/nightly/v1");
@@ -26,7 +27,7 @@ TEST(S3Url, SplitsBucketAndPrefix) {
   EXPECT_EQ(parse_s3_url("s3://mbcc-bundles/x/")->prefix, "x/");
 }
 
-TEST(S3Url, RefusesBadBucketsAndPrefixesWithTheReason) {
+TEST(StoreS3Url, RefusesBadBucketsAndPrefixesWithTheReason) {
   for (const char* url : {"s3://", "s3://ab", "s3://Upper", "s3://under_score", "s3://-dash", "s3://b.c./",
                           "s3://bucket//x", "s3://bucket/a//b"}) {
     auto r = parse_s3_url(url);
@@ -36,7 +37,7 @@ TEST(S3Url, RefusesBadBucketsAndPrefixesWithTheReason) {
   }
 }
 
-TEST(Endpoint, IsPathStyleAndRefusesPathsAndUsers) {
+TEST(StoreEndpoint, IsPathStyleAndRefusesPathsAndUsers) {
   auto e = parse_endpoint("http://127.0.0.1:9000/");
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->scheme, "http");
@@ -50,19 +51,39 @@ TEST(Endpoint, IsPathStyleAndRefusesPathsAndUsers) {
   }
 }
 
-TEST(EncodeKey, KeepsUnreservedAndSlashesAndEncodesTheRest) {
+TEST(StoreEndpoint, OptionThenEnvironmentThenAws) {
+  std::map<std::string, std::string> vars;
+  auto env = [&](const char* name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+  auto aws = resolve_endpoint("", env, "eu-west-1", "bundles");
+  ASSERT_TRUE(aws.ok());
+  EXPECT_EQ(bucket_url(*aws, "bundles"), "https://bundles.s3.eu-west-1.amazonaws.com/");
+  EXPECT_EQ(bucket_url(*resolve_endpoint("", env, "eu-west-1", "my.bundles"), "my.bundles"),
+            "https://s3.eu-west-1.amazonaws.com/my.bundles");
+  vars["AWS_ENDPOINT_URL"] = "http://general:1";
+  EXPECT_EQ(bucket_url(*resolve_endpoint("", env, "r", "b1"), "b1"), "http://general:1/b1");
+  vars["AWS_ENDPOINT_URL_S3"] = "http://s3only:2";
+  EXPECT_EQ(bucket_url(*resolve_endpoint("", env, "r", "b1"), "b1"), "http://s3only:2/b1");
+  EXPECT_EQ(bucket_url(*resolve_endpoint("https://option:3", env, "r", "b1"), "b1"), "https://option:3/b1");
+  vars["AWS_ENDPOINT_URL_S3"] = "not a url";
+  EXPECT_FALSE(resolve_endpoint("", env, "r", "b1").ok());
+}
+
+TEST(StoreEncodeKey, KeepsUnreservedAndSlashesAndEncodesTheRest) {
   EXPECT_EQ(encode_key("v1/1.9.1/mlp/module-checkpoint/manifest.json"), "v1/1.9.1/mlp/module-checkpoint/manifest.json");
   EXPECT_EQ(encode_key("a b+c=d~e_f-g"), "a%20b%2Bc%3Dd~e_f-g");
   EXPECT_EQ(encode_key("ü"), "%C3%BC");
   EXPECT_EQ(encode_query_value("a/b=c+d"), "a%2Fb%3Dc%2Bd");
 }
 
-TEST(Redact, RemovesEverySecretEverywhere) {
+TEST(StoreRedact, RemovesEverySecretEverywhere) {
   EXPECT_EQ(redact("key SECRET and SECRET, token TOK", {"SECRET", "TOK", ""}),
             "key [redacted] and [redacted], token [redacted]");
 }
 
-class LocalStoreTest : public ::testing::Test {
+class StoreLocal : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = fs::temp_directory_path() / ("mbcc-local-store-" + std::to_string(::getpid()));
@@ -76,7 +97,7 @@ class LocalStoreTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(LocalStoreTest, PutListReadGetExistsRemove) {
+TEST_F(StoreLocal, PutListReadGetExistsRemove) {
   EXPECT_EQ(store_->url(), root_.string());
   ASSERT_TRUE(store_->list("").ok());  // a store not created yet is empty
   EXPECT_TRUE(store_->list("")->empty());
@@ -125,7 +146,7 @@ TEST_F(LocalStoreTest, PutListReadGetExistsRemove) {
   EXPECT_FALSE(*store_->exists("v1/a/x.npy"));
 }
 
-TEST_F(LocalStoreTest, RefusesKeysThatLeaveTheRoot) {
+TEST_F(StoreLocal, RefusesKeysThatLeaveTheRoot) {
   for (const char* key : {"", "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b", "a/"}) {
     auto r = store_->put_bytes(key, "x");
     ASSERT_FALSE(r.ok()) << key;

@@ -7,15 +7,19 @@ answered by one JSON line:
     {"cmd": "faults", "faults": [{"method": "GET", "path": "part", "fault": "500", "count": 2}, ...]}
         replaces the schedule: the next `count` requests whose method and path match (path: a
         substring, optional) get `fault`; "method": "" matches any method
-    {"cmd": "stats"}  how many requests came and how many faults were applied
+    {"cmd": "stats"}  how many requests came, how many faults were applied, and the most
+        requests in flight at once
 Faults: "500" (InternalError), "503" (SlowDown), "reset" (the connection is dropped before the
 request reaches the server), "truncate" (the real response, cut halfway through its body),
 "slow" (the real response head, then a stall longer than the client's timeout), "corrupt" (the
-real response with its body's bytes flipped: same length, wrong content).
+real response with its body's bytes flipped: same length, wrong content), "delay" (the real
+response, half a second late: requests overlap, so the test can see how many run at once),
+"shift_range" (a 206's Content-Range is rewritten to start at byte 0: not the bytes asked for).
 Stops when stdin closes or after --lifetime seconds. Every client connection carries one request.
 """
 import argparse
 import json
+import re
 import socket
 import socketserver
 import struct
@@ -26,7 +30,8 @@ import time
 MAX_HEAD = 64 << 10
 lock = threading.Lock()
 schedule = []
-stats = {"requests": 0, "faults": 0}
+stats = {"requests": 0, "faults": 0, "max_active": 0}
+active = 0
 
 
 def read_head(sock):
@@ -70,6 +75,14 @@ def take_fault(method, path):
     return None
 
 
+def shift_range(line):
+    """Content-Range: bytes A-B/T  ->  bytes 0-(B-A)/T"""
+    if not line.lower().startswith(b"content-range:"):
+        return line
+    first, last, total = re.match(rb".*bytes (\d+)-(\d+)/(\S+)", line).groups()
+    return b"Content-Range: bytes 0-%d/%s" % (int(last) - int(first), total)
+
+
 def error_response(status, code):
     body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
             f"<Message>injected by fault_proxy</Message></Error>").encode()
@@ -79,6 +92,17 @@ def error_response(status, code):
 
 class Handler(socketserver.BaseRequestHandler):
     def handle(self):
+        global active
+        with lock:
+            active += 1
+            stats["max_active"] = max(stats["max_active"], active)
+        try:
+            self.serve()
+        finally:
+            with lock:
+                active -= 1
+
+    def serve(self):
         client = self.request
         client.settimeout(30)
         head, rest = read_head(client)
@@ -94,6 +118,8 @@ class Handler(socketserver.BaseRequestHandler):
             client.sendall(error_response("500 Internal Server Error" if fault == "500" else "503 Slow Down",
                                           "InternalError" if fault == "500" else "SlowDown"))
             return
+        if fault == "delay":
+            time.sleep(0.5)
         # The real answer: one request per upstream connection, read to its end.
         lines = [l for l in head.split(b"\r\n") if not l.lower().startswith((b"expect:", b"connection:"))]
         upstream = socket.create_connection(("127.0.0.1", self.server.upstream_port), timeout=30)
@@ -107,6 +133,8 @@ class Handler(socketserver.BaseRequestHandler):
         upstream.close()
         response_head, _, response_body = answer.partition(b"\r\n\r\n")
         kept = [l for l in response_head.split(b"\r\n") if not l.lower().startswith(b"connection:")]
+        if fault == "shift_range":
+            kept = [shift_range(l) for l in kept]
         response_head = b"\r\n".join(kept + [b"Connection: close"]) + b"\r\n\r\n"
         if fault == "truncate":
             client.sendall(response_head + response_body[: len(response_body) // 2])

@@ -1,0 +1,226 @@
+#include "report/html.hpp"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "base/file.hpp"
+#include "report/describe.hpp"
+#include "report/html_page.hpp"
+#include "report/json.hpp"
+
+namespace mbcc {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+constexpr std::string_view kDataMarker = "MBCC_REPORT_DATA";
+static_assert(kHtmlPage.find(kDataMarker) != std::string_view::npos &&
+                  kHtmlPage.find(kDataMarker) == kHtmlPage.rfind(kDataMarker),
+              "html_page.html must hold the data marker exactly once");
+
+// The page shows statistics to four significant digits; more would only make a 20,000-check
+// page bigger. NaN and infinities are strings here, as in report.json.
+json rounded(double value) { return std::stod(fmt::format("{:.4g}", value)); }
+
+// Strings that nearly every check holds, stored once in the page's "strings" and referred to
+// by their index there.
+constexpr std::array<std::string_view, 12> kInternedPaths = {
+    "check/producer",          "check/model",           "check/save_api",
+    "check/load_api",          "check/candidate",       "check/verdict",
+    "check/raw_verdict",       "check/attempts/*",      "check/outputs/*/name",
+    "check/outputs/*/outcome", "check/outputs/*/dtype", "check/outputs/*/expected_dtype"};
+
+// Equal values stored once: a bundle's facts are the same for every check of the bundle, and
+// a producer's name for every check of the producer.
+class Interned {
+ public:
+  json index_of(const json& value) {
+    if (value.is_null()) return nullptr;
+    auto [it, fresh] = index_.try_emplace(value.dump(), values_.size());
+    if (fresh) values_.push_back(value);
+    return it->second;
+  }
+  const json& values() const { return values_; }
+
+ private:
+  std::map<std::string, std::size_t> index_;
+  json values_ = json::array();
+};
+
+struct Packer {
+  json schemas = json::object();
+  Interned strings;
+
+  // Each object becomes the array of its values, its keys recorded once per path in `schemas`
+  // ("check/outputs/*/stats"). Objects at one path always have the same keys: report_to_json
+  // writes every key, null when empty.
+  json pack(const json& value, const std::string& path);
+};
+
+json Packer::pack(const json& value, const std::string& path) {
+  if (value.is_object()) {
+    json keys = json::array();
+    json values = json::array();
+    for (const auto& [key, item] : value.items()) {
+      keys.push_back(key);
+      values.push_back(pack(item, fmt::format("{}/{}", path, key)));
+    }
+    if (!schemas.contains(path)) {
+      schemas[path] = keys;
+    } else if (schemas[path] != keys) {
+      throw std::logic_error("report_to_json wrote different keys at " + path);
+    }
+    return values;
+  }
+  if (value.is_array()) {
+    json items = json::array();
+    for (const json& item : value) items.push_back(pack(item, path + "/*"));
+    return items;
+  }
+  // An element's values keep their every digit: they show how two close float32 values differ.
+  if (value.is_number_float() && !path.ends_with("/worst/actual") &&
+      !path.ends_with("/worst/expected")) {
+    return rounded(value.get<double>());
+  }
+  if (value.is_string() &&
+      std::find(kInternedPaths.begin(), kInternedPaths.end(), path) != kInternedPaths.end()) {
+    return strings.index_of(value);
+  }
+  return value;
+}
+
+json history_json(const CheckHistory& history) {
+  json verdicts = json::array();
+  for (const std::optional<Verdict>& v : history.verdicts) {
+    verdicts.push_back(v ? json(verdict_name(*v)) : json(nullptr));
+  }
+  return {{"verdicts", verdicts},
+          {"last_passed", history.last_passed ? json(*history.last_passed) : json(nullptr)},
+          {"failing_since", history.failing_since ? json(*history.failing_since) : json(nullptr)}};
+}
+
+// `<` never appears raw, so no text in the data can close its <script> element.
+std::string script_safe(const json& data) {
+  const std::string text = data.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  out.reserve(text.size() + text.size() / 64);
+  for (char c : text) {
+    if (c == '<') {
+      out += "\\u003c";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<const RunResult*> nights_in_order(std::span<const RunResult> reports) {
+  std::vector<const RunResult*> nights;
+  for (const RunResult& r : reports) nights.push_back(&r);
+  std::stable_sort(nights.begin(), nights.end(), [](const RunResult* a, const RunResult* b) {
+    return a->run.started_at < b->run.started_at;
+  });
+  return nights;
+}
+
+std::vector<CheckHistory> check_histories(std::span<const RunResult* const> nights) {
+  std::vector<std::map<CheckKey, Verdict>> verdicts(nights.size());
+  for (std::size_t n = 0; n < nights.size(); ++n) {
+    for (const CheckResult& c : nights[n]->checks) verdicts[n][c.key] = c.verdict;
+  }
+  std::vector<CheckHistory> histories;
+  for (const CheckResult& c : nights.back()->checks) {
+    CheckHistory h;
+    for (const auto& night : verdicts) {
+      auto it = night.find(c.key);
+      h.verdicts.push_back(it == night.end() ? std::nullopt : std::optional(it->second));
+    }
+    // Back from the newest night (which ran it) to the latest one it did not fail.
+    for (std::size_t n = nights.size(); n-- > 0;) {
+      if (!h.verdicts[n]) continue;
+      if (!is_failure(*h.verdicts[n])) {
+        h.last_passed = n;
+        break;
+      }
+      h.failing_since = n;
+    }
+    histories.push_back(std::move(h));
+  }
+  return histories;
+}
+
+json html_page_data(std::span<const RunResult> reports) {
+  const std::vector<const RunResult*> nights = nights_in_order(reports);
+  const RunResult& shown = *nights.back();
+  const std::vector<CheckHistory> histories =
+      nights.size() > 1 ? check_histories(nights) : std::vector<CheckHistory>{};
+
+  json report = report_to_json(shown);
+  Packer packer;
+  Interned bundles;
+  Interned expectations;
+  json checks = json::array();
+  std::set<std::string, NaturalLess> producers;
+  for (std::size_t i = 0; i < shown.checks.size(); ++i) {
+    json& check = report["checks"][i];
+    check["bundle"] = bundles.index_of(check["bundle"]);
+    check["expectation"] = expectations.index_of(check["expectation"]);
+    for (json& output : check["outputs"]) output["stats"]["abs_error_histogram"].erase("edges");
+    if (check["first_divergence"].is_object() &&
+        check["first_divergence"]["comparison"].is_object()) {
+      check["first_divergence"]["comparison"]["stats"]["abs_error_histogram"].erase("edges");
+    }
+    check["history"] = histories.empty() ? json(nullptr) : history_json(histories[i]);
+    checks.push_back(packer.pack(check, "check"));
+    producers.insert(shown.checks[i].key.producer);
+  }
+
+  json verdicts = json::array();
+  for (const VerdictInfo& info : kVerdictTable) {
+    verdicts.push_back({{"name", info.name},
+                        {"code", info.code},
+                        {"failure", info.is_failure},
+                        {"meaning", info.meaning}});
+  }
+  json night_times = json::array();
+  for (const RunResult* n : nights) night_times.push_back(format_utc_time(n->run.started_at));
+  const SummaryLines summary = summary_lines(shown);
+  return {{"run", report["run"]},
+          {"summary", {summary.counts, summary.exit}},
+          {"run_errors", report["run_errors"]},
+          {"expired_expectations", report["expired_expectations"]},
+          {"nights", night_times},
+          {"verdicts", verdicts},
+          {"producers", producers},
+          {"histogram_edges", kAbsErrorHistogramEdges},
+          {"schemas", packer.schemas},
+          {"strings", packer.strings.values()},
+          {"interned", kInternedPaths},
+          {"bundles", bundles.values()},
+          {"expectations", expectations.values()},
+          {"checks", checks}};
+}
+
+std::string html_report(std::span<const RunResult> reports) {
+  const std::size_t at = kHtmlPage.find(kDataMarker);
+  std::string page(kHtmlPage.substr(0, at));
+  page += script_safe(html_page_data(reports));
+  page += kHtmlPage.substr(at + kDataMarker.size());
+  return page;
+}
+
+Status write_html_report(const std::filesystem::path& path, std::span<const RunResult> reports) {
+  const std::string page = html_report(reports);
+  return write_file_atomic(path, std::as_bytes(std::span(page)));
+}
+
+}  // namespace mbcc
