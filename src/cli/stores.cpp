@@ -72,6 +72,23 @@ Result<fs::path> make_view_dir(const StoreArgs& args) {
   return fs::path(pattern);
 }
 
+namespace {
+
+// The items of a store's listing (each with its bundle `key`) that `filters` keep, in order.
+template <typename Item>
+std::vector<Item> kept_by(const std::vector<Item>& listed, const Filters& filters) {
+  std::vector<corpus::BundleKey> keys;
+  for (const Item& item : listed) keys.push_back(item.key);
+  const std::vector<corpus::BundleKey> kept = select_bundles(keys, filters);
+  std::vector<Item> wanted;
+  for (const Item& item : listed) {
+    if (std::binary_search(kept.begin(), kept.end(), item.key)) wanted.push_back(item);
+  }
+  return wanted;
+}
+
+}  // namespace
+
 Status pull_store(const std::string& url, const StoreArgs& args, const Filters& filters,
                       const fs::path& view) {
   ProgressLine progress;
@@ -79,13 +96,7 @@ Status pull_store(const std::string& url, const StoreArgs& args, const Filters& 
   if (!source) return source.error();
   auto listed = corpus::list_store_bundles(**source);
   if (!listed) return listed.error();
-  std::vector<corpus::BundleKey> keys;
-  for (const corpus::StoreBundle& bundle : *listed) keys.push_back(bundle.key);
-  const std::vector<corpus::BundleKey> kept = select_bundles(keys, filters);
-  std::vector<corpus::StoreBundle> wanted;
-  for (const corpus::StoreBundle& bundle : *listed) {
-    if (std::binary_search(kept.begin(), kept.end(), bundle.key)) wanted.push_back(bundle);
-  }
+  const std::vector<corpus::StoreBundle> wanted = kept_by(*listed, filters);
 
   auto cache = open_cache(args);
   if (!cache) return cache.error();
@@ -110,14 +121,7 @@ Status pull_original_store(const std::string& url, const StoreArgs& args, const 
   for (const std::string& skipped : listed->skipped) {
     fmt::print(stderr, "{}: skipped {}\n", url, skipped);
   }
-  std::vector<corpus::BundleKey> keys;
-  for (const corpus::OriginalFolder& folder : listed->folders) keys.push_back(folder.key);
-  const std::vector<corpus::BundleKey> kept = select_bundles(keys, filters);
-  std::vector<corpus::OriginalFolder> wanted;
-  for (const corpus::OriginalFolder& folder : listed->folders) {
-    if (std::binary_search(kept.begin(), kept.end(), folder.key)) wanted.push_back(folder);
-  }
-  auto pulled = corpus::pull_original_layout(**source, wanted, view);
+  auto pulled = corpus::pull_original_layout(**source, kept_by(listed->folders, filters), view);
   progress.clear();
   if (!pulled) return pulled.error();
   for (const std::string& unconverted : pulled->unconverted) {
