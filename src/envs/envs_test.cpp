@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/scoped_env.hpp"
 #include "envs/internal.hpp"
 
 namespace mbcc::envs {
@@ -48,30 +49,6 @@ bool has_arg(const Step& step, std::string_view arg) {
   return std::find(step.args.begin(), step.args.end(), arg) != step.args.end();
 }
 
-// Sets an environment variable for one scope, restoring the old value after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    const char* old = std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
-    if (old != nullptr) old_ = old;
-    if (value == nullptr) {
-      ::unsetenv(name);
-    } else {
-      ::setenv(name, value, 1);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_.c_str(), old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_.c_str());
-    }
-  }
-
- private:
-  std::string name_;
-  std::optional<std::string> old_;
-};
 
 // A plan that installs nothing: each step runs a line of Python in the new venv.
 InstallPlan fake_plan(const std::string& release, std::vector<std::string> python_lines) {

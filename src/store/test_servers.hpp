@@ -18,9 +18,13 @@
 #include <thread>
 #include <vector>
 
+#include "base/scoped_env.hpp"
+
 extern char** environ;
 
 namespace mbcc::store::testing {
+
+using mbcc::ScopedEnv;
 
 // A child process spoken to in JSON lines over its stdin and stdout.
 class Child {
@@ -149,30 +153,6 @@ struct FaultProxy {
   // fault: see fault_proxy.py.
   void schedule(const nlohmann::json& faults) { child->command({{"cmd", "faults"}, {"faults", faults}}); }
   nlohmann::json stats() { return child->command({{"cmd", "stats"}}); }
-};
-
-// Sets an environment variable for one scope (nullptr: unset), and restores it after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value == nullptr) {
-      ::unsetenv(name);
-    } else {
-      ::setenv(name, value, 1);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_.c_str(), old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_.c_str());
-    }
-  }
-
- private:
-  std::string name_;
-  std::optional<std::string> old_;
 };
 
 }  // namespace mbcc::store::testing
