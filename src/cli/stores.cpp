@@ -90,7 +90,7 @@ std::vector<Item> kept_by(const std::vector<Item>& listed, const Filters& filter
 }  // namespace
 
 Status pull_store(const std::string& url, const StoreArgs& args, const Filters& filters,
-                      const fs::path& view) {
+                  const fs::path& view) {
   ProgressLine progress;
   auto source = open_store(url, args, progress);
   if (!source) return source.error();

@@ -51,7 +51,7 @@ Result<std::filesystem::path> make_view_dir(const StoreArgs& args);
 // cache into `view`, a local store of hard links into the cache; says on stderr what was
 // transferred.
 Status pull_store(const std::string& url, const StoreArgs& args, const Filters& filters,
-                      const std::filesystem::path& view);
+                  const std::filesystem::path& view);
 
 // The same for a store in the original MXNet nightly layout: every model folder the filters
 // keep, converted into a bundle of `view` (corpus/original_layout.hpp); says on stderr what was
