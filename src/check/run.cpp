@@ -321,11 +321,15 @@ class PoolRun {
     pool_options.check_timeout = options_.timeout;
     const int repeat = std::max(1, options_.repeat);
     if (options_.checks_done) {
-      // counts each check once, on its last attempt; the internals run after is not counted
-      pool_options.on_outcome = [this, repeat, outcomes = 0]() mutable {
-        if (++outcomes % repeat == 0 && done_ < total_) options_.checks_done(++done_, total_);
+      // a check is done when all its attempts are, whichever workers ran them; the internals
+      // run that follows for drifted checks is not counted
+      pool_options.on_outcome = [this, repeat, outcomes = std::size_t{0}]() mutable {
+        if (counting_ && ++outcomes % static_cast<std::size_t>(repeat) == 0) {
+          options_.checks_done(++done_, total_);
+        }
       };
     }
+    counting_ = true;
     runners::Pool pool(*candidate.worker(kind).command, pool_options);
     if (options_.progress) {
       options_.progress(fmt::format("{}: {} checks on {} {} worker(s)", candidate.name,
@@ -353,6 +357,7 @@ class PoolRun {
         forget_outputs(checks[i]);
       }
     }
+    counting_ = false;
     if (!want_internals.empty()) localise(pool, want_internals);
     for (std::size_t check : want_internals) forget_outputs(check);
 
@@ -438,6 +443,7 @@ class PoolRun {
   std::vector<std::string>& run_errors_;
   std::size_t done_ = 0;
   std::size_t total_ = 0;
+  bool counting_ = false;  // only the attempts count as progress
 };
 
 }  // namespace
