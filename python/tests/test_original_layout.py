@@ -130,3 +130,13 @@ def test_the_original_layout_needs_a_store_named(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "--store-layout original: name the store" in result.stdout + result.stderr
+
+
+def test_nightly_never_generates_into_an_original_layout_store(tmp_path):
+    store = tmp_path / "bucket"
+    store.mkdir()
+    result = subprocess.run([mbcc_bin(), "nightly", "--store", store, "--store-layout", "original",
+                             "--report-dir", tmp_path / "report"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "read-only" in result.stderr and "--no-generate" in result.stderr
+    assert list(store.iterdir()) == []

@@ -3,8 +3,6 @@
 // candidates are checked against the whole store and the reports written, as `mbcc check` does.
 // CI that splits the checks over workers runs the generation once (--generate-only) and then
 // one `--shard I/N --no-generate` per worker, and joins the reports with `mbcc report merge`.
-#include <stdlib.h>
-
 #include <fmt/format.h>
 
 #include <memory>
@@ -12,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/file.hpp"
 #include "check/check_result.hpp"
 #include "cli/check.hpp"
 #include "cli/commands.hpp"
@@ -54,13 +53,12 @@ bool generate_and_publish(const NightlyArgs& args, const std::vector<std::string
     fmt::print(stderr, "mbcc nightly: {}\n", python_dir.error().message());
     return false;
   }
-  std::string pattern = (fs::temp_directory_path() / "mbcc-nightly-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    fmt::print(stderr, "mbcc nightly: cannot create a staging folder in {}\n",
-               fs::temp_directory_path().string());
+  auto made = make_temp_dir(fs::temp_directory_path(), "mbcc-nightly");
+  if (!made) {
+    fmt::print(stderr, "mbcc nightly: {}\n", made.error().message());
     return false;
   }
-  const fs::path staging = pattern;
+  const fs::path staging = *made;
   bool ok = true;
   for (const std::string& release : releases) {
     corpus::GenerateOptions options;
@@ -89,6 +87,12 @@ bool generate_and_publish(const NightlyArgs& args, const std::vector<std::string
 }
 
 int run_nightly(const NightlyArgs& args) {
+  if (!args.no_generate && args.check.store_layout != "v1") {
+    fmt::print(stderr, "mbcc nightly: a store in the {} layout is read-only; give --no-generate "
+                       "to check it, or generate into a store of mbcc's own layout\n",
+               args.check.store_layout);
+    return kExitRunFailed;
+  }
   if (!args.no_generate) {
     std::vector<std::string> wanted = args.releases;
     if (wanted.empty()) {
