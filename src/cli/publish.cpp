@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "base/sha256.hpp"
 #include "check/check_result.hpp"
 #include "check/plan.hpp"
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
 #include "cli/publish.hpp"
 #include "cli/stores.hpp"
+#include "corpus/bundle.hpp"
 #include "corpus/manifest.hpp"
 #include "corpus/pull.hpp"
 #include "store/cache.hpp"
@@ -32,7 +32,7 @@ std::string key_of(const corpus::BundleKey& bundle, std::string_view leaf) {
 }
 
 // Where the bytes of a source file can be read, verified against the manifest: the file itself
-// in a local store, else the cache's verified copy.
+// in a local store (the whole bundle validated, as check would), else the cache's verified copy.
 class SourceFiles {
  public:
   SourceFiles(store::Store& source, std::optional<store::Cache> cache)
@@ -41,21 +41,11 @@ class SourceFiles {
   Result<std::vector<fs::path>> verified(const corpus::BundleKey& bundle,
                                          const corpus::Manifest& manifest) {
     std::vector<fs::path> paths;
-    if (!cache_) {  // a local store: check each file where it lies
-      for (const corpus::BundleFile& file : manifest.files) {
-        fs::path path = fs::path(source_.url()) / key_of(bundle, file.path);
-        auto hash = sha256_file(path);
-        if (!hash) return hash.error();
-        if (*hash != file.sha256) {
-          Error e;
-          e.source = path.string();
-          e.field = "sha256";
-          e.found = *hash;
-          e.allowed = file.sha256 + " (the manifest's)";
-          return e;
-        }
-        paths.push_back(std::move(path));
-      }
+    if (!cache_) {  // a local store: the bundle is validated where it lies, as check does
+      const fs::path dir = corpus::bundle_dir(source_.url(), bundle);
+      auto valid = corpus::validate_bundle(dir);
+      if (!valid) return valid.error();
+      for (const corpus::BundleFile& file : manifest.files) paths.push_back(dir / file.path);
       return paths;
     }
     std::vector<store::CacheRequest> wanted;
