@@ -126,15 +126,24 @@ Result<CacheFetch> Cache::fetch(Store& store, std::span<const CacheRequest> want
   // Verify everything before anything enters the cache.
   std::optional<Error> failure;
   for (const GetRequest& get : gets) {
+    if (failure) break;
     const CacheRequest& request = *missing.at(get.dest.filename().string());
     std::error_code ec;
-    std::uint64_t size = fs::file_size(get.dest, ec);
-    auto hash = sha256_file(get.dest);
-    if (!failure && (ec || size != request.size || !hash || *hash != request.sha256)) {
+    const std::uint64_t size = fs::file_size(get.dest, ec);
+    if (ec) {  // this machine's fault, not the store's
+      failure = Error::plain(get.dest.string(), "cannot stat the download: " + ec.message());
+      break;
+    }
+    Result<std::string> hash = size == request.size ? sha256_file(get.dest) : std::string();
+    if (!hash) {
+      failure = hash.error();
+      break;
+    }
+    if (size != request.size || *hash != request.sha256) {
       Error e;
       e.source = store.url() + " " + request.key;
       e.field = size != request.size ? "size" : "sha256";
-      e.found = size != request.size ? std::to_string(size) : (hash ? *hash : hash.error().message());
+      e.found = size != request.size ? std::to_string(size) : *hash;
       e.allowed = size != request.size ? std::to_string(request.size) : request.sha256;
       e.detail = "the downloaded object does not match its manifest; it was not cached";
       failure = e;
