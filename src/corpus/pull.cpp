@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
 #include <optional>
 #include <system_error>
 
+#include "base/file.hpp"
 #include "corpus/manifest.hpp"
 
 namespace mbcc::corpus {
@@ -23,11 +23,8 @@ std::string bundle_prefix(const BundleKey& key) {
 Status write_file(const fs::path& path, std::string_view bytes) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (ec || !out) return Error::plain(path.string(), "cannot write into the local view of the store");
-  return Ok{};
+  if (ec) return Error::plain(path.parent_path().string(), "cannot create: " + ec.message());
+  return write_file_atomic(path, std::as_bytes(std::span(bytes.data(), bytes.size())));
 }
 
 // A cache failure that is the store's content being wrong rather than a transfer failing.
