@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "base/result.hpp"
 
@@ -25,5 +26,10 @@ Result<FileBytes> read_file(const std::filesystem::path& path);
 // Writes through a temporary file beside `path` and renames it into place, so readers never
 // see a half-written file.
 Status write_file_atomic(const std::filesystem::path& path, std::span<const std::byte> bytes);
+
+// A new empty folder `<parent>/<prefix>-XXXXXX` (parent made when missing), for work the caller
+// removes after.
+Result<std::filesystem::path> make_temp_dir(const std::filesystem::path& parent,
+                                            std::string_view prefix);
 
 }  // namespace mbcc

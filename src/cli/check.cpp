@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "base/file.hpp"
 #include "check/check_result.hpp"
 #include "check/expectations.hpp"
 #include "check/run.hpp"
@@ -305,13 +306,12 @@ fs::path work_parent() {
 }
 
 int run_check(const CheckArgs& args) {
-  const fs::path parent = work_parent();
-  std::string pattern = (parent / "mbcc-check-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    fmt::print(stderr, "mbcc check: cannot create a work folder in {}\n", parent.string());
+  auto made = make_temp_dir(work_parent(), "mbcc-check");
+  if (!made) {
+    fmt::print(stderr, "mbcc check: {}\n", made.error().message());
     return kExitRunFailed;
   }
-  const fs::path work_dir = pattern;
+  const fs::path work_dir = *made;
   fs::path store_view;
   RunResult result = check_in(args, work_dir, store_view);
   write_reports(args.report_dir, result);

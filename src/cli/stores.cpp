@@ -1,9 +1,8 @@
 #include "cli/stores.hpp"
 
-#include <stdlib.h>
-
 #include <fmt/format.h>
 
+#include "base/file.hpp"
 #include "corpus/original_layout.hpp"
 #include "corpus/pull.hpp"
 #include "store/cache.hpp"
@@ -62,14 +61,7 @@ Result<store::Cache> open_cache(const StoreArgs& args) {
 Result<fs::path> make_view_dir(const StoreArgs& args) {
   auto cache = open_cache(args);
   if (!cache) return cache.error();
-  const fs::path parent = cache->dir().parent_path() / "store-views";
-  std::error_code ec;
-  fs::create_directories(parent, ec);
-  std::string pattern = (parent / "view-XXXXXX").string();
-  if (ec || ::mkdtemp(pattern.data()) == nullptr) {
-    return Error::plain(parent.string(), "cannot create a folder for the store's bundles");
-  }
-  return fs::path(pattern);
+  return make_temp_dir(cache->dir().parent_path() / "store-views", "view");
 }
 
 namespace {
