@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "base/result.hpp"
 
@@ -14,6 +15,15 @@ namespace mbcc {
 inline constexpr std::size_t kSha256HexLength = 64;
 
 std::string sha256_hex(std::span<const std::byte> bytes);
+
+// Whether `text` is a digest as sha256_hex writes it: 64 lowercase hex digits.
+constexpr bool is_sha256_hex(std::string_view text) {
+  if (text.size() != kSha256HexLength) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
 
 // Hashes the file as it is on disk; errors name the file.
 Result<std::string> sha256_file(const std::filesystem::path& path);

@@ -71,10 +71,7 @@ DType read_dtype(const JsonValue& value) {
 
 std::string read_sha256(const JsonValue& value) {
   std::string hex = value.string();
-  bool ok = hex.size() == kSha256HexLength && std::all_of(hex.begin(), hex.end(), [](char c) {
-              return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-            });
-  if (!ok) value.fail(json(hex).dump(), "64 lowercase hex digits");
+  if (!is_sha256_hex(hex)) value.fail(json(hex).dump(), "64 lowercase hex digits");
   return hex;
 }
 

@@ -17,11 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_sha256_hex(std::string_view text) {
-  return text.size() == kSha256HexLength &&
-         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 // An exclusive lock on the cache folder for as long as it lives: two mbcc processes sharing a
 // cache never download into the same temporary file or evict what the other is verifying.
 class FolderLock {
