@@ -196,7 +196,8 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir, fs::path& st
   Result<Tools> tools = find_tools();
   if (!tools.ok()) setup_errors.push_back(tools.error().message());
 
-  options.filters = {{args.producers}, {args.models}, {args.save_apis}, {args.load_apis}, {}};
+  options.filters = bundle_filters(args.bundles);
+  options.filters.load_api = {args.load_apis};
   if (!args.shard.empty()) {
     Result<Shard> shard = parse_shard(args.shard);
     if (shard.ok()) {
@@ -379,9 +380,7 @@ void add_check_options(CLI::App& command, CheckArgs& args) {
   check->add_option("--tolerance", a->tolerances,
                     "MODEL/OUTPUT glob with its tolerance, e.g. 'lstm/*:rtol=1e-4,atol=1e-6' "
                     "(repeatable, the later winning; over --rtol/--atol and the manifest)");
-  check->add_option("--producer", a->producers, "only producers matching this glob");
-  check->add_option("--model", a->models, "only models matching this glob");
-  check->add_option("--save-api", a->save_apis, "only save APIs matching this glob");
+  add_bundle_glob_options(*check, a->bundles);
   check->add_option("--load-api", a->load_apis, "only load APIs matching this glob");
   check->add_flag("--keep-outputs", a->keep_outputs,
                   "keep the candidates' outputs (the folder is printed)");

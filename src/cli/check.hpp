@@ -25,9 +25,7 @@ struct CheckArgs {
   std::optional<double> rtol;
   std::optional<double> atol;
   std::vector<std::string> tolerances;
-  std::vector<std::string> producers;
-  std::vector<std::string> models;
-  std::vector<std::string> save_apis;
+  BundleGlobs bundles;
   std::vector<std::string> load_apis;
   bool keep_outputs = false;
   std::string shard;  // "I/N"; empty: the whole store
