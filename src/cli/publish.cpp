@@ -27,10 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 
 
-std::string key_of(const corpus::BundleKey& bundle, std::string_view leaf) {
-  return fmt::format("{}/{}/{}", corpus::kLayoutDir, bundle.to_string(), leaf);
-}
-
 // Where the bytes of a source file can be read, verified against the manifest: the file itself
 // in a local store (the whole bundle validated, as check would), else the cache's verified copy.
 class SourceFiles {
@@ -50,7 +46,7 @@ class SourceFiles {
     }
     std::vector<store::CacheRequest> wanted;
     for (const corpus::BundleFile& file : manifest.files) {
-      wanted.push_back({key_of(bundle, file.path), file.sha256, file.size});
+      wanted.push_back({corpus::bundle_object_key(bundle, file.path), file.sha256, file.size});
     }
     auto fetched = cache_->fetch(source_, wanted);
     if (!fetched) return fetched.error();
@@ -64,14 +60,14 @@ class SourceFiles {
 
 // The store's known breaks go with its bundles, unless DST has its own (and no --force).
 Status publish_expectations(store::Store& source, store::Store& destination, bool force) {
-  constexpr std::string_view kName = "expectations.toml";
+  constexpr std::string_view kName = corpus::kExpectationsName;
   auto has = source.exists(kName);
   if (!has) return has.error();
   if (!*has) return Ok{};
   auto there = destination.exists(kName);
   if (!there) return there.error();
   if (*there && !force) return Ok{};
-  auto text = source.read(kName, corpus::kMaxManifestBytes);
+  auto text = source.read(kName, corpus::kMaxExpectationsBytes);
   if (!text) return text.error();
   return destination.put_bytes(kName, *text);
 }
@@ -126,7 +122,7 @@ int run_publish(const PublishArgs& args) {
       ++published;
       continue;
     }
-    const std::string manifest_key = key_of(bundle, corpus::kManifestName);
+    const std::string manifest_key = corpus::bundle_object_key(bundle, corpus::kManifestName);
     auto text = (*source)->read(manifest_key, corpus::kMaxManifestBytes);
     if (!text) {
       progress.clear();
@@ -146,7 +142,7 @@ int run_publish(const PublishArgs& args) {
     Status sent = Ok{};
     if (exists) sent = (*destination)->remove(manifest_key);  // invisible while replaced
     for (std::size_t f = 0; sent.ok() && f < paths->size(); ++f) {
-      sent = (*destination)->put(key_of(bundle, manifest->files[f].path), (*paths)[f]);
+      sent = (*destination)->put(corpus::bundle_object_key(bundle, manifest->files[f].path), (*paths)[f]);
     }
     if (sent.ok()) sent = (*destination)->put_bytes(manifest_key, *text);
     if (!sent.ok()) {

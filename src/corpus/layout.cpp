@@ -51,6 +51,10 @@ fs::path bundle_dir(const fs::path& store, const BundleKey& key) {
   return release_dir(store, key.producer) / key.model / key.save_api;
 }
 
+std::string bundle_object_key(const BundleKey& key, std::string_view path) {
+  return std::string(kLayoutDir) + "/" + key.to_string() + "/" + std::string(path);
+}
+
 Result<std::vector<BundleKey>> list_bundles(const fs::path& store) {
   std::vector<BundleKey> keys;
   fs::path root = store / kLayoutDir;

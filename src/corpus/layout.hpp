@@ -5,6 +5,7 @@
 #pragma once
 
 #include <compare>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -17,6 +18,9 @@ namespace mbcc::corpus {
 inline constexpr std::string_view kLayoutDir = "v1";
 inline constexpr std::string_view kManifestName = "manifest.json";
 inline constexpr std::string_view kGenerationLogName = "generation-log.json";
+// The store's known breaks, beside v1/; small, as people write it by hand.
+inline constexpr std::string_view kExpectationsName = "expectations.toml";
+inline constexpr std::uint64_t kMaxExpectationsBytes = 4u << 20;
 // In a bundle folder instead of a manifest: a bundle of another layout that could not be
 // converted (corpus/original_layout.hpp), with the reason as its text. It is a bundle, and a
 // corrupt one.
@@ -37,6 +41,8 @@ Status check_layout_name(std::string_view name, std::string_view what);
 
 std::filesystem::path release_dir(const std::filesystem::path& store, std::string_view producer);
 std::filesystem::path bundle_dir(const std::filesystem::path& store, const BundleKey& key);
+// The store key of a bundle's file: "v1/<producer>/<model>/<save-api>/<path>".
+std::string bundle_object_key(const BundleKey& key, std::string_view path);
 
 // Every bundle of the store (a folder at bundle depth that holds a manifest, or
 // kUnconvertedName), sorted. A store

@@ -1,7 +1,5 @@
 #include "corpus/pull.hpp"
 
-#include <fmt/format.h>
-
 #include <optional>
 #include <system_error>
 
@@ -12,13 +10,6 @@ namespace mbcc::corpus {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr std::string_view kExpectationsName = "expectations.toml";
-constexpr std::uint64_t kMaxExpectationsBytes = 4u << 20;
-
-std::string bundle_prefix(const BundleKey& key) {
-  return fmt::format("{}/{}/", kLayoutDir, key.to_string());
-}
 
 Status write_file(const fs::path& path, std::string_view bytes) {
   std::error_code ec;
@@ -90,7 +81,7 @@ Result<PullResult> pull_bundles(store::Store& store, store::Cache& cache,
   // Manifests first, all at once, straight into the view.
   std::vector<store::GetRequest> manifests;
   for (const StoreBundle& bundle : bundles) {
-    const std::string key = bundle_prefix(bundle.key) + std::string(kManifestName);
+    const std::string key = bundle_object_key(bundle.key, kManifestName);
     if (bundle.manifest_size > kMaxManifestBytes) {
       Error e;
       e.source = store.url() + " " + key;
@@ -118,7 +109,7 @@ Result<PullResult> pull_bundles(store::Store& store, store::Cache& cache,
     if (!manifest) continue;  // copied as it is: the check says ARTIFACT_CORRUPT and why
     for (const BundleFile& file : manifest->files) {
       wanted[b].requests.push_back(
-          {bundle_prefix(bundles[b].key) + file.path, file.sha256, file.size});
+          {bundle_object_key(bundles[b].key, file.path), file.sha256, file.size});
       wanted[b].destinations.push_back(bundle_dir(view, bundles[b].key) / file.path);
       all.push_back(wanted[b].requests.back());
     }
