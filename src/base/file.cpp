@@ -7,14 +7,47 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 namespace mbcc {
 namespace {
 
 Error os_error(const std::filesystem::path& path, const char* step) {
   return Error::plain(path.string(), std::string(step) + ": " + std::strerror(errno));
+}
+
+// Below this a file is mapped and populated in one call; above it the page tables are filled
+// from several threads, since filling them is nearly all the time a big read takes.
+constexpr std::size_t kParallelPopulateBytes = std::size_t{32} << 20;
+constexpr std::size_t kMinBytesPerThread = std::size_t{16} << 20;
+
+// Fills the page tables of [base, base+size) from up to one thread per core (Linux 5.14's
+// MADV_POPULATE_READ). 0 when done or when the kernel cannot (the pages then fault in as they
+// are read), else the errno of the first failing part.
+int populate_in_parallel(std::byte* base, std::size_t size) {
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t parts = std::clamp<std::size_t>(size / kMinBytesPerThread, 1, cores);
+  const std::size_t step = (size / parts + page - 1) / page * page;
+  std::vector<int> errors(parts, 0);
+  auto populate = [&](std::size_t part) {
+    std::size_t begin = part * step;
+    std::size_t length = std::min(step, size - std::min(size, begin));
+    if (length != 0 && ::madvise(base + begin, length, MADV_POPULATE_READ) != 0) errors[part] = errno;
+  };
+  std::vector<std::jthread> helpers;
+  for (std::size_t part = 1; part < parts; ++part) helpers.emplace_back(populate, part);
+  populate(0);
+  helpers.clear();  // joins
+  for (int error : errors) {
+    if (error == EINVAL) return 0;  // a kernel before 5.14: no advice, lazy faults instead
+    if (error != 0) return error;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -39,7 +72,8 @@ Result<FileBytes> read_file(const std::filesystem::path& path) {
   }
   // A private read-only mapping, populated up front: the bytes come straight from the page
   // cache without a copy, and resident memory stays at the file's size.
-  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  const bool parallel = size >= kParallelPopulateBytes;
+  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | (parallel ? 0 : MAP_POPULATE), fd, 0);
   Error e = os_error(path, "cannot map");
   ::close(fd);
   if (mapped == MAP_FAILED) return e;
@@ -47,6 +81,11 @@ Result<FileBytes> read_file(const std::filesystem::path& path) {
                                            [size](const std::byte* p) {
                                              ::munmap(const_cast<std::byte*>(p), size);
                                            });
+  if (parallel) {
+    if (int error = populate_in_parallel(static_cast<std::byte*>(mapped), size); error != 0) {
+      return Error::plain(path.string(), std::string("cannot read: ") + std::strerror(error));
+    }
+  }
   return FileBytes{std::move(owner), size};
 }
 
