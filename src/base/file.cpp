@@ -20,6 +20,9 @@ Error os_error(const std::filesystem::path& path, const char* step) {
   return Error::plain(path.string(), std::string(step) + ": " + std::strerror(errno));
 }
 
+// Up to this a file is read into memory: cheaper than mapping and unmapping it, and a check
+// run reads thousands of such files (manifests, graphs, small tensors).
+constexpr std::size_t kCopiedBytes = std::size_t{64} << 10;
 // Below this a file is mapped and populated in one call; above it the page tables are filled
 // from several threads, since filling them is nearly all the time a big read takes.
 constexpr std::size_t kParallelPopulateBytes = std::size_t{32} << 20;
@@ -69,6 +72,23 @@ Result<FileBytes> read_file(const std::filesystem::path& path) {
   if (size == 0) {
     ::close(fd);
     return FileBytes{nullptr, 0};
+  }
+  if (size <= kCopiedBytes) {
+    std::shared_ptr<std::byte[]> buffer(new std::byte[size]);
+    std::size_t done = 0;
+    while (done < size) {
+      const ssize_t n = ::pread(fd, buffer.get() + done, size - done, static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        Error e = n < 0 ? os_error(path, "cannot read")
+                        : Error::plain(path.string(), "cannot read: the file shrank while read");
+        ::close(fd);
+        return e;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    return FileBytes{std::move(buffer), size};
   }
   // A private read-only mapping, populated up front: the bytes come straight from the page
   // cache without a copy, and resident memory stays at the file's size.

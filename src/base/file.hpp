@@ -1,6 +1,7 @@
 // Whole-file reads and atomic writes. Files read here are untrusted input: the size is taken
-// from the open descriptor, so the buffer never exceeds what the file holds. Reads map the
-// file; mbcc's files are written once and renamed into place, never changed while read.
+// from the open descriptor, so the buffer never exceeds what the file holds. Reads copy small
+// files and map the others; mbcc's files are written once and renamed into place, never
+// changed while read.
 #pragma once
 
 #include <cstddef>
