@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -40,7 +40,8 @@ int populate_in_parallel(std::byte* base, std::size_t size) {
   auto populate = [&](std::size_t part) {
     std::size_t begin = part * step;
     std::size_t length = std::min(step, size - std::min(size, begin));
-    if (length != 0 && ::madvise(base + begin, length, MADV_POPULATE_READ) != 0) errors[part] = errno;
+    if (length != 0 && ::madvise(base + begin, length, MADV_POPULATE_READ) != 0)
+      errors[part] = errno;
   };
   std::vector<std::jthread> helpers;
   for (std::size_t part = 1; part < parts; ++part) helpers.emplace_back(populate, part);
@@ -93,14 +94,14 @@ Result<FileBytes> read_file(const std::filesystem::path& path) {
   // A private read-only mapping, populated up front: the bytes come straight from the page
   // cache without a copy, and resident memory stays at the file's size.
   const bool parallel = size >= kParallelPopulateBytes;
-  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | (parallel ? 0 : MAP_POPULATE), fd, 0);
+  void* mapped =
+      ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | (parallel ? 0 : MAP_POPULATE), fd, 0);
   Error e = os_error(path, "cannot map");
   ::close(fd);
   if (mapped == MAP_FAILED) return e;
-  std::shared_ptr<const std::byte[]> owner(static_cast<const std::byte*>(mapped),
-                                           [size](const std::byte* p) {
-                                             ::munmap(const_cast<std::byte*>(p), size);
-                                           });
+  std::shared_ptr<const std::byte[]> owner(
+      static_cast<const std::byte*>(mapped),
+      [size](const std::byte* p) { ::munmap(const_cast<std::byte*>(p), size); });
   if (parallel) {
     if (int error = populate_in_parallel(static_cast<std::byte*>(mapped), size); error != 0) {
       return Error::plain(path.string(), std::string("cannot read: ") + std::strerror(error));
@@ -115,7 +116,8 @@ Status write_file_atomic(const std::filesystem::path& path, std::span<const std:
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return os_error(tmp, "cannot create");
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     out.flush();
     if (!out) return os_error(tmp, "cannot write");
   }

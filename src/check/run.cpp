@@ -304,36 +304,71 @@ std::chrono::sys_seconds now_seconds() {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
 
+runners::PoolOptions pool_options(const RunOptions& options) {
+  runners::PoolOptions pool_options;
+  pool_options.workers = std::max(1, options.jobs);
+  pool_options.check_timeout = options.timeout;
+  return pool_options;
+}
+
+// A pool whose workers were started before the plan was made.
+struct StartedPool {
+  std::size_t candidate;
+  RunnerKind kind;
+  runners::Pool pool;
+};
+
+// Starts the first candidate's Python workers, the first pool a run uses, unless the run
+// cannot need them: their import of MXNet then overlaps with validating the store.
+std::optional<StartedPool> start_first_pool(const RunOptions& options) {
+  if (options.candidates.empty() || !options.candidates.front().python.command) return {};
+  std::error_code ec;
+  if (!fs::is_directory(options.store, ec)) return {};
+  const std::vector<std::string>& globs = options.filters.load_api.patterns;
+  const bool python_apis_kept =
+      globs.empty() || std::any_of(globs.begin(), globs.end(), [](auto& g) {
+        return !g.starts_with("c-");  // the C API's names
+      });
+  if (!python_apis_kept) return {};
+  StartedPool started{
+      0, RunnerKind::kPython,
+      runners::Pool(*options.candidates.front().python.command, pool_options(options))};
+  started.pool.start();
+  return started;
+}
+
 // Runs one pool: every attempt of `checks`, then the internals of those that drifted.
 class PoolRun {
  public:
   PoolRun(const RunOptions& options, const Plan& plan, std::vector<CheckResult>& results,
-          std::vector<std::string>& run_errors)
-      : options_(options), plan_(plan), results_(results), run_errors_(run_errors) {
+          std::vector<std::string>& run_errors, std::optional<StartedPool> started)
+      : options_(options),
+        plan_(plan),
+        results_(results),
+        run_errors_(run_errors),
+        started_(std::move(started)) {
     for (const PlannedCheck& check : plan.checks) done_ += check.settled ? 1 : 0;
     total_ = plan.checks.size();
     if (options_.checks_done) options_.checks_done(done_, total_);
   }
 
-  void run(const Candidate& candidate, RunnerKind kind, std::span<const std::size_t> checks) {
-    runners::PoolOptions pool_options;
-    pool_options.workers = std::max(1, options_.jobs);
-    pool_options.check_timeout = options_.timeout;
+  void run(std::size_t candidate_index, RunnerKind kind, std::span<const std::size_t> checks) {
+    const Candidate& candidate = options_.candidates[candidate_index];
     const int repeat = std::max(1, options_.repeat);
+    // a check is done when all its attempts are, whichever workers ran them; the internals run
+    // that follows for drifted checks is not counted
+    std::function<void()> on_outcome;
     if (options_.checks_done) {
-      // a check is done when all its attempts are, whichever workers ran them; the internals
-      // run that follows for drifted checks is not counted
-      pool_options.on_outcome = [this, repeat, outcomes = std::size_t{0}]() mutable {
-        if (counting_ && ++outcomes % static_cast<std::size_t>(repeat) == 0) {
+      on_outcome = [this, repeat, outcomes = std::size_t{0}]() mutable {
+        if (++outcomes % static_cast<std::size_t>(repeat) == 0)
           options_.checks_done(++done_, total_);
-        }
       };
     }
-    counting_ = true;
-    runners::Pool pool(*candidate.worker(kind).command, pool_options);
+    runners::Pool pool = take_pool(candidate_index, kind);
+    const int workers = pool_options(options_).workers;
     if (options_.progress) {
       options_.progress(fmt::format("{}: {} checks on {} {} worker(s)", candidate.name,
-                                    checks.size(), pool_options.workers, runner_kind_name(kind)));
+                                    checks.size(), workers, runner_kind_name(kind)));
     }
 
     std::vector<runners::Request> requests;
@@ -343,7 +378,7 @@ class PoolRun {
                                        out_dir(check, "attempt-" + std::to_string(a)), false));
       }
     }
-    const std::vector<runners::CheckRun> runs = pool.run(requests);
+    const std::vector<runners::CheckRun> runs = pool.run(requests, on_outcome);
 
     std::vector<std::size_t> want_internals;
     for (std::size_t i = 0; i < checks.size(); ++i) {
@@ -357,7 +392,6 @@ class PoolRun {
         forget_outputs(checks[i]);
       }
     }
-    counting_ = false;
     if (!want_internals.empty()) localise(pool, want_internals);
     for (std::size_t check : want_internals) forget_outputs(check);
 
@@ -370,6 +404,17 @@ class PoolRun {
   }
 
  private:
+  // The pool started ahead for this candidate and kind, else a new one.
+  runners::Pool take_pool(std::size_t candidate, RunnerKind kind) {
+    if (started_ && started_->candidate == candidate && started_->kind == kind) {
+      runners::Pool pool = std::move(started_->pool);
+      started_.reset();
+      return pool;
+    }
+    return runners::Pool(*options_.candidates[candidate].worker(kind).command,
+                         pool_options(options_));
+  }
+
   const PlannedBundle& bundle_of(std::size_t check) const {
     return plan_.bundles[plan_.checks[check].bundle];
   }
@@ -441,9 +486,9 @@ class PoolRun {
   const Plan& plan_;
   std::vector<CheckResult>& results_;
   std::vector<std::string>& run_errors_;
+  std::optional<StartedPool> started_;
   std::size_t done_ = 0;
   std::size_t total_ = 0;
-  bool counting_ = false;  // only the attempts count as progress
 };
 
 }  // namespace
@@ -515,6 +560,7 @@ RunResult run_checks(const RunOptions& options) {
     result.expired_expectations.push_back(record_of(*entry));
   }
 
+  std::optional<StartedPool> started = start_first_pool(options);
   Result<Plan> plan = make_plan(fs::absolute(options.store), options.candidates, options.filters);
   if (!plan.ok()) {
     result.run_errors.push_back(plan.error().message());
@@ -534,7 +580,7 @@ RunResult run_checks(const RunOptions& options) {
         r.detail = check.detail;
       }
     }
-    PoolRun pools(options, *plan, result.checks, result.run_errors);
+    PoolRun pools(options, *plan, result.checks, result.run_errors, std::move(started));
     for (std::size_t c = 0; c < options.candidates.size(); ++c) {
       for (RunnerKind kind : {RunnerKind::kPython, RunnerKind::kCapi}) {
         std::vector<std::size_t> checks;
@@ -542,7 +588,7 @@ RunResult run_checks(const RunOptions& options) {
           const PlannedCheck& check = plan->checks[i];
           if (check.candidate == c && check.runner == kind && !check.settled) checks.push_back(i);
         }
-        if (!checks.empty()) pools.run(options.candidates[c], kind, checks);
+        if (!checks.empty()) pools.run(c, kind, checks);
       }
     }
     for (CheckResult& check : result.checks) {

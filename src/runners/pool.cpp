@@ -278,8 +278,10 @@ class Pool::Impl {
     }
   }
 
-  std::vector<CheckRun> run(std::span<const Request> requests) {
+  std::vector<CheckRun> run(std::span<const Request> requests,
+                            const std::function<void()>& on_outcome) {
     requests_ = requests;
+    on_outcome_ = &on_outcome;
     results_.assign(requests.size(), std::nullopt);
     assigned_ = 0;
     queue_.clear();
@@ -302,10 +304,17 @@ class Pool::Impl {
     for (auto& result : results_) out.push_back(std::move(*result));
     results_.clear();
     requests_ = {};
+    on_outcome_ = nullptr;
     return out;
   }
 
   const std::optional<Json>& hello() const { return hello_; }
+
+  void start() {
+    for (Worker& worker : workers_) {
+      if (worker.phase == Phase::kDown && can_start()) start_worker(worker);
+    }
+  }
 
  private:
   // A worker starts only while the failures so far, plus those of the workers still starting,
@@ -334,7 +343,7 @@ class Pool::Impl {
   void record(std::size_t check, Outcome outcome, milliseconds wall) {
     results_[check] = CheckRun{std::move(outcome), wall};
     ++assigned_;
-    if (options_.on_outcome) options_.on_outcome();
+    if (on_outcome_ != nullptr && *on_outcome_) (*on_outcome_)();
   }
 
   void start_failed(Worker& worker, const std::string& why) {
@@ -345,18 +354,21 @@ class Pool::Impl {
 
   void start_workers() {
     for (Worker& worker : workers_) {
-      if (worker.phase != Phase::kDown || queue_.empty() || !can_start()) continue;
-      auto process = spawn(command_);
-      if (!process) {
-        start_failed(worker, process.error().message());
-        last_start_tail_.clear();
-        continue;
-      }
-      worker = Worker{};
-      worker.process = std::move(process).value();
-      worker.phase = Phase::kStarting;
-      worker.deadline = Clock::now() + options_.hello_timeout;
+      if (worker.phase == Phase::kDown && !queue_.empty() && can_start()) start_worker(worker);
     }
+  }
+
+  void start_worker(Worker& worker) {
+    auto process = spawn(command_);
+    if (!process) {
+      start_failed(worker, process.error().message());
+      last_start_tail_.clear();
+      return;
+    }
+    worker = Worker{};
+    worker.process = std::move(process).value();
+    worker.phase = Phase::kStarting;
+    worker.deadline = Clock::now() + options_.hello_timeout;
   }
 
   void give_up_on_queue() {
@@ -627,6 +639,7 @@ class Pool::Impl {
 
   // The run in progress.
   std::span<const Request> requests_;
+  const std::function<void()>* on_outcome_ = nullptr;
   std::vector<std::optional<CheckRun>> results_;
   std::deque<std::size_t> queue_;
   std::size_t assigned_ = 0;
@@ -638,7 +651,12 @@ Pool::Pool(Pool&&) noexcept = default;
 Pool& Pool::operator=(Pool&&) noexcept = default;
 Pool::~Pool() = default;
 
-std::vector<CheckRun> Pool::run(std::span<const Request> requests) { return impl_->run(requests); }
+void Pool::start() { impl_->start(); }
+
+std::vector<CheckRun> Pool::run(std::span<const Request> requests,
+                                const std::function<void()>& on_outcome) {
+  return impl_->run(requests, on_outcome);
+}
 
 const std::optional<Json>& Pool::hello() const { return impl_->hello(); }
 

@@ -40,8 +40,6 @@ struct PoolOptions {
   int max_start_failures = 3;
   // How much of a worker's stderr an outcome carries (the pool keeps the last 64 KiB).
   std::size_t stderr_tail_bytes = std::size_t{8} * 1024;
-  // Called after each check gets its outcome, for a progress display; may be empty.
-  std::function<void()> on_outcome;
 };
 
 // The worker died with the check in flight: a signal, an exit, or it closed its stdout.
@@ -88,9 +86,15 @@ class Pool {
   Pool& operator=(const Pool&) = delete;
   ~Pool();  // closes every worker's stdin, waits a little, then kills what is left
 
-  // Runs every request and returns their outcomes in the same order. Workers start on the first
-  // run and stay for the next.
-  std::vector<CheckRun> run(std::span<const Request> requests);
+  // Starts the workers now without waiting for their hellos, so that their start-up (importing
+  // MXNet takes a second) overlaps with the caller's own work. run() starts them otherwise.
+  void start();
+
+  // Runs every request and returns their outcomes in the same order; `on_outcome` (may be empty)
+  // is called as each gets its outcome, for a progress display. Workers start on the first run
+  // (or start()) and stay for the next.
+  std::vector<CheckRun> run(std::span<const Request> requests,
+                            const std::function<void()>& on_outcome = {});
 
   // The hello line of the first worker that started: what it can run. Empty before that.
   const std::optional<Json>& hello() const;

@@ -194,6 +194,29 @@ TEST(Pool, ReusesWorkersAcrossRuns) {
   EXPECT_EQ(lines_of(dir.path() / "starts").size(), 2u);
 }
 
+// Workers started ahead of the first run say hello while the caller works; a hello read only
+// after its time limit still counts, since it came in time.
+TEST(Pool, StartsWorkersAheadOfTheFirstRun) {
+  TempDir dir;
+  PoolOptions options;
+  options.workers = 2;
+  options.hello_timeout = milliseconds(1500);
+  {
+    Pool pool(fake("ok", dir.path() / "starts"), options);
+    pool.start();
+    for (int i = 0; i < 200 && lines_of(dir.path() / "starts").size() < 2; ++i) {
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    EXPECT_EQ(lines_of(dir.path() / "starts").size(), 2u);
+    std::this_thread::sleep_for(options.hello_timeout + milliseconds(200));
+    const std::vector<Request> requests(4, ask("ok", dir.path()));
+    for (const CheckRun& run : pool.run(requests)) {
+      ASSERT_TRUE(std::holds_alternative<Answer>(run.outcome)) << run.outcome.index();
+    }
+  }
+  EXPECT_EQ(lines_of(dir.path() / "starts").size(), 2u);  // no worker was started again
+}
+
 // Every check gets a StartupFailure, after at most max_start_failures tries.
 void expect_startup_failures(const std::vector<CheckRun>& runs, std::size_t count,
                              const std::string& in_message) {
