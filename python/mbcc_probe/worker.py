@@ -12,6 +12,9 @@ reason}, …}``, or ``{"hello": "python", "error": {kind, message}}`` when mxnet
               "file", "shape", "dtype"}], ["internals", "internals_error"], ["error": {"kind",
               "call", "message"}], "timings": {"load_ms", "run_ms"}}
 
+With ``--fork-server`` the process imports MXNet once and forks each worker from itself
+(fork_server.py has that protocol); every forked worker then speaks the protocol above.
+
 load_fail or run_fail is decided by the phase that raised: reading files and putting the
 parameters in place is ``load``; binding and forward are ``run``. ``error`` is the request's
 fault (bad line, unreadable input, output folder not writable), not the candidate's.
@@ -366,23 +369,15 @@ def serve(rt, req):
     return answer
 
 
-def main():
-    for key, value in DETERMINISM_ENV.items():  # before mxnet is imported, as for the producer
-        os.environ[key] = value
-    answers = _private_stdout()
+def serve_requests(rt, greeting, answers=None):
+    """Says hello on stdout, then answers each request line of stdin until it ends."""
+    answers = answers or _private_stdout()
 
     def emit(obj):
         answers.write(json.dumps(obj) + "\n")
         answers.flush()
 
-    try:
-        from .runtime import Runtime
-
-        rt = Runtime()
-    except Exception as e:  # noqa: a release that does not import cannot serve
-        emit({"hello": "python", "error": {"kind": "import", "message": _err(e)}})
-        return 1
-    emit(hello(rt))
+    emit(greeting)
     for line in iter(sys.stdin.readline, ""):
         if not line.strip():
             continue
@@ -398,6 +393,35 @@ def main():
         answer = serve(rt, req)
         emit(dict({"id": req.get("id")}, **answer))
     return 0
+
+
+def main(argv=None):
+    """A worker; with --fork-server, the server that forks workers (fork_server.py), whose
+    stdout and stderr are not the pool's to read."""
+    as_fork_server = "--fork-server" in (sys.argv[1:] if argv is None else argv)
+    for key, value in DETERMINISM_ENV.items():  # before mxnet is imported, as for the producer
+        os.environ[key] = value
+    answers = None if as_fork_server else _private_stdout()
+    try:
+        from .runtime import Runtime
+
+        rt = Runtime()
+        greeting = hello(rt)
+    except Exception as e:  # noqa: a release that does not import cannot serve
+        greeting = {"hello": "python", "error": {"kind": "import", "message": _err(e)}}
+        rt = None
+    if as_fork_server:
+        from . import fork_server
+
+        if rt is None:
+            fork_server.say(greeting)
+            return 1
+        return fork_server.serve_forks(greeting, lambda: serve_requests(rt, greeting))
+    if rt is None:
+        answers.write(json.dumps(greeting) + "\n")
+        answers.flush()
+        return 1
+    return serve_requests(rt, greeting, answers)
 
 
 if __name__ == "__main__":

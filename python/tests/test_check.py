@@ -37,38 +37,47 @@ def first_to_claim(key):
         return False
 
 
-print(json.dumps({"hello": "python", "mxnet_version": "fake", "load_apis": []}), flush=True)
-for line in sys.stdin:
-    req = json.loads(line)
-    log.write(json.dumps(req) + "\n"); log.flush()
-    model = os.path.basename(os.path.dirname(req["bundle_dir"]))
-    action = config["actions"].get(model, "golden")
-    if action == "segv":
-        sys.stderr.write("fake: about to die in %s\n" % model); sys.stderr.flush()
-        os.kill(os.getpid(), signal.SIGSEGV)
-    if action == "hang":
-        time.sleep(600)
-    if action == "exit-mid":
-        sys.stdout.write('{"id": %d, "status": "o' % req["id"]); sys.stdout.flush()
-        os._exit(3)
-    if action == "garbage":
-        print("Loading symbol saved by previous version v1.5.1. Attempting to upgrade...", flush=True)
-        continue
-    manifest = json.load(open(os.path.join(req["bundle_dir"], "manifest.json")))
-    os.makedirs(req["out_dir"], exist_ok=True)
-    # "flaky": the first attempt of a check answers the goldens, every later one a drift
-    drift = action == "flaky" and not first_to_claim(req["bundle_dir"] + req["load_api"])
-    outputs = []
-    for i, golden in enumerate(manifest["outputs"]):
-        path = os.path.join(req["out_dir"], "output_%d.npy" % i)
-        shutil.copy(os.path.join(req["bundle_dir"], golden["file"]), path)
-        if drift:
-            import numpy
-            numpy.save(path, numpy.load(path) + 1)
-        outputs.append({"name": "output_%d" % i, "file": path, "shape": golden["shape"],
-                        "dtype": golden["dtype"]})
-    print(json.dumps({"id": req["id"], "status": "ok", "outputs": outputs,
-                      "timings": {"load_ms": 1.0, "run_ms": 1.0}}), flush=True)
+def serve():
+    print(json.dumps(HELLO), flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        log.write(json.dumps(req) + "\n"); log.flush()
+        model = os.path.basename(os.path.dirname(req["bundle_dir"]))
+        action = config["actions"].get(model, "golden")
+        if action == "segv":
+            sys.stderr.write("fake: about to die in %s\n" % model); sys.stderr.flush()
+            os.kill(os.getpid(), signal.SIGSEGV)
+        if action == "hang":
+            time.sleep(600)
+        if action == "exit-mid":
+            sys.stdout.write('{"id": %d, "status": "o' % req["id"]); sys.stdout.flush()
+            os._exit(3)
+        if action == "garbage":
+            print("Loading symbol saved by previous version v1.5.1. Attempting to upgrade...", flush=True)
+            continue
+        manifest = json.load(open(os.path.join(req["bundle_dir"], "manifest.json")))
+        os.makedirs(req["out_dir"], exist_ok=True)
+        # "flaky": the first attempt of a check answers the goldens, every later one a drift
+        drift = action == "flaky" and not first_to_claim(req["bundle_dir"] + req["load_api"])
+        outputs = []
+        for i, golden in enumerate(manifest["outputs"]):
+            path = os.path.join(req["out_dir"], "output_%d.npy" % i)
+            shutil.copy(os.path.join(req["bundle_dir"], golden["file"]), path)
+            if drift:
+                import numpy
+                numpy.save(path, numpy.load(path) + 1)
+            outputs.append({"name": "output_%d" % i, "file": path, "shape": golden["shape"],
+                            "dtype": golden["dtype"]})
+        print(json.dumps({"id": req["id"], "status": "ok", "outputs": outputs,
+                          "timings": {"load_ms": 1.0, "run_ms": 1.0}}), flush=True)
+    return 0
+
+
+HELLO = {"hello": "python", "mxnet_version": "fake", "load_apis": []}
+if "--fork-server" in sys.argv:  # as the real worker does: its workers are forked
+    from mbcc_probe import fork_server
+    sys.exit(fork_server.serve_forks(HELLO, serve))
+sys.exit(serve())
 '''
 
 
@@ -89,7 +98,7 @@ def fake_candidate(tmp_path, actions):
     log = tmp_path / "requests.log"
     (env / "config.json").write_text(json.dumps({"log": str(log), "actions": actions}))
     python = env / "bin" / "python"
-    python.write_text(f'#!/bin/bash\nexec "{sys.executable}" "{worker}" "{env / "config.json"}"\n')
+    python.write_text(f'#!/bin/bash\nexec "{sys.executable}" "{worker}" "{env / "config.json"}" "$@"\n')
     python.chmod(python.stat().st_mode | stat.S_IXUSR)
     return python, log
 

@@ -4,6 +4,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,6 +35,8 @@ constexpr milliseconds kExitGrace{2000};
 constexpr milliseconds kStderrDrain{500};
 // How long workers get to exit after their stdin is closed when the pool goes away.
 constexpr milliseconds kShutdownGrace{3000};
+// How long a fork server may take to fork a worker and say its process id.
+constexpr milliseconds kForkReply{10000};
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
@@ -108,36 +112,12 @@ struct Process {
   Fd err;
 };
 
-// Starts `command` in a process group of its own (so one kill takes whatever it started too),
-// with pipes for stdin, stdout and stderr, no other descriptor of ours, and default signal
-// handling whatever this process ignores or blocks.
-Result<Process> spawn(const WorkerCommand& command) {
-  const std::string who = command.kind + " worker";
-  if (command.argv.empty()) return Error::plain(who, "no command to start");
-  std::array<std::array<int, 2>, 3> pipes{{{-1, -1}, {-1, -1}, {-1, -1}}};
-  auto close_pipes = [&pipes] {
-    for (auto& pipe : pipes) {
-      for (int& fd : pipe) {
-        if (fd >= 0) ::close(fd);
-        fd = -1;
-      }
-    }
-  };
-  for (auto& pipe : pipes) {
-    if (::pipe2(pipe.data(), O_CLOEXEC) != 0) {
-      const Error error = Error::plain(who, errno_text("pipe"));
-      close_pipes();
-      return error;
-    }
-  }
-  auto& [stdin_pipe, stdout_pipe, stderr_pipe] = pipes;
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, stdin_pipe[0], STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, stdout_pipe[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, stderr_pipe[1], STDERR_FILENO);
-  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+// posix_spawn of `argv` with `actions`, in a process group of its own (so one kill takes
+// whatever it started too), with default signal handling whatever this process ignores or
+// blocks. Returns the errno of a failed start.
+int spawn_in_own_group(const std::vector<std::string>& argv_text,
+                       const std::vector<std::string>& env_text,
+                       const posix_spawn_file_actions_t& actions, pid_t& pid) {
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr,
@@ -151,23 +131,57 @@ Result<Process> spawn(const WorkerCommand& command) {
   posix_spawnattr_setsigdefault(&attr, &all);
 
   std::vector<char*> argv;
-  for (const std::string& arg : command.argv) argv.push_back(const_cast<char*>(arg.c_str()));
+  for (const std::string& arg : argv_text) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
   std::vector<char*> envp;
-  for (const std::string& entry : command.env) envp.push_back(const_cast<char*>(entry.c_str()));
+  for (const std::string& entry : env_text) envp.push_back(const_cast<char*>(entry.c_str()));
   envp.push_back(nullptr);
-
-  Process process;
-  const int rc = ::posix_spawn(&process.pid, argv[0], &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
+  const int rc = ::posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
   posix_spawnattr_destroy(&attr);
-  process.in = Fd(std::exchange(stdin_pipe[1], -1));
-  process.out = Fd(std::exchange(stdout_pipe[0], -1));
-  process.err = Fd(std::exchange(stderr_pipe[0], -1));
-  close_pipes();  // the child's ends
-  if (rc != 0)
-    return Error::plain(who, "cannot start " + command.argv[0] + ": " + std::strerror(rc));
+  return rc;
+}
 
+// Three pipes, every end close-on-exec: the worker's stdin, stdout and stderr.
+struct StdPipes {
+  std::array<std::array<int, 2>, 3> fds{{{-1, -1}, {-1, -1}, {-1, -1}}};
+  StdPipes() = default;
+  StdPipes(const StdPipes&) = delete;
+  StdPipes& operator=(const StdPipes&) = delete;
+  ~StdPipes() { close_all(); }
+
+  bool make() {
+    for (auto& pipe : fds) {
+      if (::pipe2(pipe.data(), O_CLOEXEC) != 0) return false;
+    }
+    return true;
+  }
+  // The worker's ends: stdin's read end, stdout's and stderr's write ends.
+  std::array<int, 3> worker_ends() const { return {fds[0][0], fds[1][1], fds[2][1]}; }
+  void close_worker_ends() {
+    for (int* fd : {&fds[0][0], &fds[1][1], &fds[2][1]}) close_one(*fd);
+  }
+  // Takes this process's ends into `process`.
+  void give_ours(Process& process) {
+    process.in = Fd(std::exchange(fds[0][1], -1));
+    process.out = Fd(std::exchange(fds[1][0], -1));
+    process.err = Fd(std::exchange(fds[2][0], -1));
+  }
+
+ private:
+  static void close_one(int& fd) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+  void close_all() {
+    for (auto& pipe : fds) {
+      for (int& fd : pipe) close_one(fd);
+    }
+  }
+};
+
+// The pidfd of a started worker and non-blocking reads from it; on failure the worker's group
+// is killed and reaped.
+Status finish_start(Process& process, const std::string& who) {
   // The syscall itself: glibc 2.36's <sys/pidfd.h> declares pidfd_open without extern "C".
   process.pidfd = Fd(static_cast<int>(::syscall(SYS_pidfd_open, process.pid, 0)));
   if (!process.pidfd.open()) {
@@ -178,6 +192,112 @@ Result<Process> spawn(const WorkerCommand& command) {
   }
   ::fcntl(process.out.get(), F_SETFL, O_NONBLOCK);
   ::fcntl(process.err.get(), F_SETFL, O_NONBLOCK);
+  return Ok{};
+}
+
+// Starts `command` with pipes for stdin, stdout and stderr and no other descriptor of ours.
+Result<Process> spawn(const WorkerCommand& command) {
+  const std::string who = command.kind + " worker";
+  if (command.argv.empty()) return Error::plain(who, "no command to start");
+  StdPipes pipes;
+  if (!pipes.make()) return Error::plain(who, errno_text("pipe"));
+  const auto [in, out, err] = pipes.worker_ends();
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in, STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err, STDERR_FILENO);
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+  Process process;
+  const int rc = spawn_in_own_group(command.argv, command.env, actions, process.pid);
+  posix_spawn_file_actions_destroy(&actions);
+  pipes.give_ours(process);
+  if (rc != 0)
+    return Error::plain(who, "cannot start " + command.argv[0] + ": " + std::strerror(rc));
+  if (Status started = finish_start(process, who); !started.ok()) return started.error();
+  return process;
+}
+
+// A fork server: its control socket is its stdin; its stdout and stderr go nowhere (what it
+// would print before forking is the import's noise; each worker gets its own stderr).
+struct ForkServerProcess {
+  pid_t pid = -1;
+  Fd control;
+};
+
+Result<ForkServerProcess> spawn_fork_server(const WorkerCommand& command) {
+  const std::string who = command.kind + " fork server";
+  // Forked workers are orphaned on purpose (fork_server.py); this process adopts them.
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return Error::plain(who, errno_text("prctl"));
+  std::array<int, 2> sockets{-1, -1};
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets.data()) != 0) {
+    return Error::plain(who, errno_text("socketpair"));
+  }
+  ForkServerProcess server;
+  server.control = Fd(sockets[0]);
+  const Fd theirs(sockets[1]);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, theirs.get(), STDIN_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+  const int rc = spawn_in_own_group(command.fork_server_argv, command.env, actions, server.pid);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return Error::plain(who, std::string("cannot start: ") + std::strerror(rc));
+  return server;
+}
+
+// Hands the server a new worker's three pipe ends and reads back the worker's process id.
+Result<Process> fork_from_server(const ForkServerProcess& server, const WorkerCommand& command) {
+  const std::string who = command.kind + " fork server";
+  StdPipes pipes;
+  if (!pipes.make()) return Error::plain(who, errno_text("pipe"));
+  const std::array<int, 3> ends = pipes.worker_ends();
+  char byte = 'F';
+  iovec data{&byte, 1};
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof ends)> space{};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = space.data();
+  message.msg_controllen = space.size();
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof ends);
+  std::memcpy(CMSG_DATA(header), ends.data(), sizeof ends);
+  if (::sendmsg(server.control.get(), &message, MSG_NOSIGNAL) != 1) {
+    return Error::plain(who, errno_text("cannot hand over a worker's pipes"));
+  }
+  pipes.close_worker_ends();
+
+  std::string reply;
+  const auto deadline = Clock::now() + kForkReply;
+  while (reply.find('\n') == std::string::npos) {
+    const auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now()).count();
+    pollfd fd{server.control.get(), POLLIN, 0};
+    if (left <= 0 || ::poll(&fd, 1, static_cast<int>(left)) == 0) {
+      return Error::plain(who,
+                          "no process id within " + std::to_string(kForkReply.count()) + " ms");
+    }
+    std::array<char, 32> buffer;
+    const ssize_t n = ::read(server.control.get(), buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error::plain(who, "it closed its socket");
+    reply.append(buffer.data(), static_cast<std::size_t>(n));
+  }
+  reply.pop_back();
+  Process process;
+  if (reply.empty() || reply.size() > 9 ||
+      !std::all_of(reply.begin(), reply.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return Error::plain(who, "not a process id: " + reply.substr(0, kGarbageShown));
+  }
+  process.pid = static_cast<pid_t>(std::stoi(reply));
+  pipes.give_ours(process);
+  if (Status started = finish_start(process, command.kind + " worker"); !started.ok()) {
+    return started.error();
+  }
   return process;
 }
 
@@ -237,6 +357,7 @@ struct Worker {
   bool killed = false;
   Clock::time_point exit_deadline;
   bool start_failure_counted = false;
+  bool forked = false;  // by the fork server
   std::string crash_detail;
 };
 
@@ -256,7 +377,9 @@ class Pool::Impl {
   Impl(WorkerCommand command, PoolOptions options)
       : command_(std::move(command)),
         options_(options),
-        workers_(static_cast<std::size_t>(std::max(1, options.workers))) {}
+        workers_(static_cast<std::size_t>(std::max(1, options.workers))),
+        server_state_(command_.fork_server_argv.empty() ? ServerState::kGivenUp
+                                                        : ServerState::kNone) {}
 
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
@@ -276,6 +399,7 @@ class Pool::Impl {
       wait_for_events(next_wakeup());
       enforce_deadlines();
     }
+    stop_server();
   }
 
   std::vector<CheckRun> run(std::span<const Request> requests,
@@ -296,7 +420,7 @@ class Pool::Impl {
         continue;
       }
       dispatch();
-      if (any_alive()) wait_for_events(next_wakeup());
+      if (any_alive() || server_state_ == ServerState::kStarting) wait_for_events(next_wakeup());
       enforce_deadlines();
     }
     std::vector<CheckRun> out;
@@ -347,6 +471,7 @@ class Pool::Impl {
   }
 
   void start_failed(Worker& worker, const std::string& why) {
+    if (worker.forked) stop_server();  // forked workers that cannot start: plain starts from now
     ++start_failures_;
     worker.start_failure_counted = true;
     last_start_error_ = command_.kind + " worker: " + why;
@@ -359,7 +484,15 @@ class Pool::Impl {
   }
 
   void start_worker(Worker& worker) {
-    auto process = spawn(command_);
+    if (server_state_ == ServerState::kNone) start_server();
+    if (server_state_ == ServerState::kStarting) return;  // forked once it said hello
+    Result<Process> process = Error::plain(command_.kind + " worker", "not started");
+    const bool forked = server_state_ == ServerState::kReady;
+    if (forked) {
+      process = fork_from_server(server_, command_);
+      if (!process) stop_server();
+    }
+    if (!process) process = spawn(command_);
     if (!process) {
       start_failed(worker, process.error().message());
       last_start_tail_.clear();
@@ -367,8 +500,60 @@ class Pool::Impl {
     }
     worker = Worker{};
     worker.process = std::move(process).value();
+    worker.forked = forked && server_state_ == ServerState::kReady;
     worker.phase = Phase::kStarting;
     worker.deadline = Clock::now() + options_.hello_timeout;
+  }
+
+  void start_server() {
+    auto server = spawn_fork_server(command_);
+    if (!server) {
+      server_state_ = ServerState::kGivenUp;
+      return;
+    }
+    server_ = std::move(server).value();
+    ::fcntl(server_.control.get(), F_SETFL, O_NONBLOCK);
+    server_state_ = ServerState::kStarting;
+    server_deadline_ = Clock::now() + options_.hello_timeout;
+  }
+
+  // Kills the fork server, if any; workers start from the command from now on.
+  void stop_server() {
+    if (server_.pid > 0) {
+      ::kill(-server_.pid, SIGKILL);
+      while (::waitpid(server_.pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+    server_ = ForkServerProcess{};
+    server_pending_.clear();
+    server_state_ = ServerState::kGivenUp;
+  }
+
+  // The server's hello: ready when it is one, else given up (plain workers then say why).
+  void read_server() {
+    std::array<char, 4096> buffer;
+    for (;;) {
+      const ssize_t n = ::read(server_.control.get(), buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;
+      if (n <= 0 || server_pending_.size() > kMaxLineBytes) {
+        stop_server();
+        return;
+      }
+      server_pending_.append(buffer.data(), static_cast<std::size_t>(n));
+      const std::size_t newline = server_pending_.find('\n');
+      if (newline == std::string::npos) continue;
+      auto hello = parse_hello(server_pending_.substr(0, newline));
+      if (!hello || hello->refusal || newline + 1 != server_pending_.size()) {
+        stop_server();
+        return;
+      }
+      server_pending_.clear();
+      server_state_ = ServerState::kReady;
+      // replies are read blocking, one per fork
+      ::fcntl(server_.control.get(), F_SETFL, 0);
+      return;
+    }
   }
 
   void give_up_on_queue() {
@@ -424,6 +609,7 @@ class Pool::Impl {
   std::optional<Clock::time_point> next_wakeup() const {
     std::optional<Clock::time_point> next;
     auto consider = [&next](Clock::time_point t) { next = next ? std::min(*next, t) : t; };
+    if (server_state_ == ServerState::kStarting) consider(server_deadline_);
     for (const Worker& worker : workers_) {
       if (worker.phase == Phase::kDown) continue;
       if (worker.ending) {
@@ -437,6 +623,7 @@ class Pool::Impl {
 
   void enforce_deadlines() {
     const auto now = Clock::now();
+    if (server_state_ == ServerState::kStarting && now >= server_deadline_) stop_server();
     for (Worker& worker : workers_) {
       if (worker.phase == Phase::kDown) continue;
       if (worker.ending) {
@@ -459,9 +646,13 @@ class Pool::Impl {
 
   // Waits until a worker has something to say or `until` (forever when empty), and handles it.
   void wait_for_events(std::optional<Clock::time_point> until) {
-    enum class Stream { kOut, kErr, kExit };
+    enum class Stream { kOut, kErr, kExit, kServer };
     std::vector<pollfd> fds;
     std::vector<std::pair<Worker*, Stream>> owners;
+    if (server_state_ == ServerState::kStarting) {
+      fds.push_back({server_.control.get(), POLLIN, 0});
+      owners.emplace_back(nullptr, Stream::kServer);
+    }
     for (Worker& worker : workers_) {
       if (worker.phase == Phase::kDown) continue;
       const std::array<std::pair<const Fd*, Stream>, 3> streams{{
@@ -484,6 +675,10 @@ class Pool::Impl {
     for (std::size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       auto [worker, stream] = owners[i];
+      if (stream == Stream::kServer) {
+        if (server_state_ == ServerState::kStarting) read_server();
+        continue;
+      }
       if (worker->phase == Phase::kDown) continue;  // reaped by an earlier entry
       switch (stream) {
         case Stream::kOut:
@@ -494,6 +689,8 @@ class Pool::Impl {
           break;
         case Stream::kExit:
           reap(*worker);
+          break;
+        case Stream::kServer:
           break;
       }
     }
@@ -631,6 +828,11 @@ class Pool::Impl {
   WorkerCommand command_;
   PoolOptions options_;
   std::vector<Worker> workers_;  // never resized: the poll loop keeps pointers into it
+  enum class ServerState { kNone, kStarting, kReady, kGivenUp };
+  ServerState server_state_;
+  ForkServerProcess server_;
+  std::string server_pending_;  // the hello line so far
+  Clock::time_point server_deadline_;
   std::optional<Json> hello_;
   uint64_t next_id_ = 1;
   int start_failures_ = 0;

@@ -1,6 +1,8 @@
-// Pool: N worker processes of one kind for one candidate, reused for many checks. Each worker
-// runs in a process group of its own with its stdin and stdout on pipes (runners/protocol.hpp)
-// and the last 64 KiB of its stderr kept. The pool hands each check to an idle worker, kills a
+// Pool: N worker processes of one kind for one candidate, reused for many checks, started from
+// the command or forked by its fork server. Each worker runs in a process group of its own with
+// its stdin and stdout on pipes (runners/protocol.hpp) and the last 64 KiB of its stderr kept,
+// and is this process's child (forked ones are adopted: this process becomes a child subreaper
+// when it starts a fork server). The pool hands each check to an idle worker, kills a
 // worker's whole group when its check passes the time limit, turns a worker that dies or
 // answers with garbage into that check's outcome, starts a fresh worker and goes on: every check
 // of a run gets an outcome. It knows nothing about comparing outputs or verdicts.
@@ -28,6 +30,10 @@ struct WorkerCommand {
   std::string kind;               // names the worker in messages: "python", "capi"
   std::vector<std::string> argv;  // argv[0] is a path; PATH is not searched
   std::vector<std::string> env;   // the worker's whole environment, "NAME=value"
+  // When not empty, the argv of a fork server (python/mbcc_probe/fork_server.py has its
+  // protocol): one process, started once per pool, that forks each worker from itself, so that
+  // an MXNet import is paid once. A server that fails is given up for plain starts.
+  std::vector<std::string> fork_server_argv = {};
 };
 
 struct PoolOptions {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -58,6 +59,19 @@ WorkerCommand fake(const std::string& startup, const fs::path& starts) {
       {"PATH=/usr/bin:/bin"}};
 }
 
+// The same fake worker, forked by the real fork server (python/mbcc_probe/fork_server.py),
+// which itself starts as `server_startup` says.
+WorkerCommand forked(const std::string& startup, const fs::path& starts,
+                     const std::string& server_startup = "ok") {
+  WorkerCommand command = fake(startup, starts);
+  command.fork_server_argv = command.argv;
+  for (const char* arg : {"--fork-server", "--server-startup"}) {
+    command.fork_server_argv.emplace_back(arg);
+  }
+  command.fork_server_argv.push_back(server_startup);
+  return command;
+}
+
 // A request whose load API tells the fake worker what to do.
 Request ask(const std::string& action, const fs::path& out_dir) {
   Request request;
@@ -88,7 +102,15 @@ bool process_gone(pid_t pid) {
   return false;
 }
 
-TEST(Pool, GivesEveryCheckOfAMixedRunItsOutcome) {
+std::size_t count_of(const std::vector<std::string>& lines, const std::string& line) {
+  return static_cast<std::size_t>(std::count(lines.begin(), lines.end(), line));
+}
+
+// Run with plain workers (false) and with forked ones (true): containment is the same.
+class PoolStarts : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(PlainAndForked, PoolStarts, ::testing::Bool());
+
+TEST_P(PoolStarts, GivesEveryCheckOfAMixedRunItsOutcome) {
   TempDir dir;
   const std::vector<std::string> actions = {
       "ok",      "ok", "segv", "ok",       "hang", "ok",    "load-fail", "ok", "exit-mid",  "ok",
@@ -102,7 +124,8 @@ TEST(Pool, GivesEveryCheckOfAMixedRunItsOutcome) {
   PoolOptions options;
   options.workers = 2;
   options.check_timeout = milliseconds(1000);
-  Pool pool(fake("ok", dir.path() / "starts"), options);
+  const fs::path starts = dir.path() / "starts";
+  Pool pool(GetParam() ? forked("ok", starts) : fake("ok", starts), options);
   const std::vector<CheckRun> runs = pool.run(requests);
 
   ASSERT_EQ(runs.size(), actions.size());
@@ -153,10 +176,51 @@ TEST(Pool, GivesEveryCheckOfAMixedRunItsOutcome) {
       EXPECT_NE(std::get<ProtocolError>(outcome).reason.find("$.id"), std::string::npos);
     }
   }
-  // Two workers at first, then a fresh one for each of the six lost while checks were left.
-  const std::size_t starts = lines_of(dir.path() / "starts").size();
-  EXPECT_GE(starts, 3u);
-  EXPECT_LE(starts, 8u);
+  // Two workers at first, then a fresh one for each of the six lost while checks were left;
+  // forked ones all come from one server.
+  const std::vector<std::string> started = lines_of(starts);
+  EXPECT_EQ(count_of(started, "server"), GetParam() ? 1u : 0u);
+  const std::size_t workers = started.size() - count_of(started, "server");
+  EXPECT_GE(workers, 3u);
+  EXPECT_LE(workers, 8u);
+}
+
+// A server that dies or refuses at its start is given up: workers start from the command.
+TEST(PoolForkServer, FallsBackToPlainStartsWhenTheServerCannotServe) {
+  for (const std::string server_startup : {"die", "refuse"}) {
+    SCOPED_TRACE(server_startup);
+    TempDir dir;
+    PoolOptions options;
+    options.workers = 2;
+    {
+      Pool pool(forked("ok", dir.path() / "starts", server_startup), options);
+      const std::vector<Request> requests(4, ask("ok", dir.path()));
+      for (const CheckRun& run : pool.run(requests)) {
+        ASSERT_TRUE(std::holds_alternative<Answer>(run.outcome)) << run.outcome.index();
+      }
+    }
+    const std::vector<std::string> started = lines_of(dir.path() / "starts");
+    EXPECT_EQ(count_of(started, "server"), 1u);
+    EXPECT_EQ(started.size(), 3u);  // the server, then two plain workers
+  }
+}
+
+// A forked worker that cannot start ends the server; the plain starts after it fail alike and
+// the checks get the start failure, after max_start_failures tries in all.
+TEST(PoolForkServer, AForkedWorkerThatCannotStartEndsTheServer) {
+  TempDir dir;
+  PoolOptions options;
+  options.workers = 1;
+  Pool pool(forked("die", dir.path() / "starts"), options);
+  const std::vector<CheckRun> runs = pool.run(std::vector<Request>(2, ask("ok", dir.path())));
+  for (const CheckRun& run : runs) {
+    ASSERT_TRUE(std::holds_alternative<StartupFailure>(run.outcome)) << run.outcome.index();
+    EXPECT_NE(std::get<StartupFailure>(run.outcome).message.find("exited with status 1"),
+              std::string::npos);
+  }
+  const std::vector<std::string> started = lines_of(dir.path() / "starts");
+  EXPECT_EQ(count_of(started, "server"), 1u);
+  EXPECT_EQ(started.size(), 1u + static_cast<std::size_t>(options.max_start_failures));
 }
 
 TEST(Pool, KeepsABoundedStderrTail) {

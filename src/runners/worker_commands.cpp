@@ -34,6 +34,8 @@ std::vector<std::string> inherited(std::span<const std::string_view> drop) {
 WorkerCommand python_worker_command(const std::filesystem::path& python,
                                     const std::filesystem::path& probe_parent) {
   WorkerCommand command{"python", {python.string(), "-m", "mbcc_probe.worker"}, {}};
+  command.fork_server_argv = command.argv;
+  command.fork_server_argv.emplace_back("--fork-server");
   command.env = inherited(kPythonVariables);
   command.env.push_back("PYTHONPATH=" + probe_parent.string());
   // `-m` would put the working folder first on sys.path, where a stray grp.py or json.py

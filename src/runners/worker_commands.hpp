@@ -9,7 +9,8 @@
 
 namespace mbcc::runners {
 
-// `python -m mbcc_probe.worker` with the candidate's interpreter. `probe_parent` is the folder
+// `python -m mbcc_probe.worker` with the candidate's interpreter, whose fork server is the same
+// with `--fork-server` (MXNet 0.11 to 2.0 all serve forked workers). `probe_parent` is the folder
 // that holds the mbcc_probe package (python/ in the source tree); it becomes PYTHONPATH.
 WorkerCommand python_worker_command(const std::filesystem::path& python,
                                     const std::filesystem::path& probe_parent);

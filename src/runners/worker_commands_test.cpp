@@ -26,6 +26,9 @@ TEST(WorkerCommands, PythonWorkerSeesOnlyTheProbe) {
   EXPECT_EQ(command.kind, "python");
   EXPECT_EQ(command.argv,
             (std::vector<std::string>{"/envs/1.9.1/bin/python", "-m", "mbcc_probe.worker"}));
+  EXPECT_EQ(command.fork_server_argv,
+            (std::vector<std::string>{"/envs/1.9.1/bin/python", "-m", "mbcc_probe.worker",
+                                      "--fork-server"}));
   EXPECT_EQ(values_of(command, "PYTHONPATH"), std::vector<std::string>{"/src/mbcc/python"});
   EXPECT_TRUE(values_of(command, "PYTHONHOME").empty());
   EXPECT_EQ(values_of(command, "PYTHONSAFEPATH"), std::vector<std::string>{"1"});

@@ -10,6 +10,10 @@ misbehaves on demand. The request's load_api says what to do with it:
 --startup decides how it starts: ok (hello), die (exit 1 before any hello), refuse (an error
 hello, then exit 1), silent (never says anything), chatty (hello, then an unrequested line).
 --starts FILE appends one line per start, so tests can count workers.
+
+--fork-server makes it the fork server of python/mbcc_probe/fork_server.py instead (the real
+one), whose forked workers then start as --startup says; --server-startup says how the server
+itself starts: ok, die, or refuse. The server's start is a line "server" in --starts.
 """
 
 import argparse
@@ -74,24 +78,23 @@ def serve(req):
         raise SystemExit("fake worker: unknown action %r" % action)
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--startup", default="ok")
-    p.add_argument("--starts")
-    args = p.parse_args()
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core files from the segv case
-    if args.starts:
-        with open(args.starts, "a") as f:
-            f.write("%d\n" % os.getpid())
+def record_start(starts, what):
+    if starts:
+        with open(starts, "a") as f:
+            f.write(what + "\n")
+
+
+def worker(args):
+    record_start(args.starts, str(os.getpid()))
     if args.startup == "die":
         sys.stderr.write("fake worker: cannot import mxnet\n")
-        raise SystemExit(1)
+        return 1
     if args.startup == "refuse":
         send({"hello": "fake", "error": {"kind": "import", "message": "No module named mxnet"}})
-        raise SystemExit(1)
+        return 1
     if args.startup == "silent":
         time.sleep(600)
-    hello = json.dumps({"hello": "fake", "mxnet_version": "0.0", "load_apis": ["ok"]}) + "\n"
+    hello = json.dumps(HELLO) + "\n"
     if args.startup == "chatty":  # in the same write, so the pool reads both lines at once
         hello += json.dumps({"unrequested": True}) + "\n"
     sys.stdout.write(hello)
@@ -99,6 +102,33 @@ def main():
     for line in sys.stdin:
         if line.strip():
             serve(json.loads(line))
+    return 0
 
 
-main()
+def fork_server(args):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                                    "python"))
+    from mbcc_probe import fork_server
+
+    record_start(args.starts, "server")
+    if args.server_startup == "die":
+        return 1
+    if args.server_startup == "refuse":
+        fork_server.say({"hello": "fake", "error": {"kind": "import", "message": "no mxnet"}})
+        return 1
+    return fork_server.serve_forks(HELLO, lambda: worker(args))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--startup", default="ok")
+    p.add_argument("--starts")
+    p.add_argument("--fork-server", action="store_true")
+    p.add_argument("--server-startup", default="ok")
+    args = p.parse_args()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core files from the segv case
+    return fork_server(args) if args.fork_server else worker(args)
+
+
+HELLO = {"hello": "fake", "mxnet_version": "0.0", "load_apis": ["ok"]}
+sys.exit(main())
