@@ -354,35 +354,34 @@ class PoolRun {
 
   void run(std::size_t candidate_index, RunnerKind kind, std::span<const std::size_t> checks) {
     const Candidate& candidate = options_.candidates[candidate_index];
-    const int repeat = std::max(1, options_.repeat);
-    // a check is done when all its attempts are, whichever workers ran them; the internals run
-    // that follows for drifted checks is not counted
-    std::function<void()> on_outcome;
-    if (options_.checks_done) {
-      on_outcome = [this, repeat, outcomes = std::size_t{0}]() mutable {
-        if (++outcomes % static_cast<std::size_t>(repeat) == 0)
-          options_.checks_done(++done_, total_);
-      };
-    }
+    const auto repeat = static_cast<std::size_t>(std::max(1, options_.repeat));
     runners::Pool pool = take_pool(candidate_index, kind);
-    const int workers = pool_options(options_).workers;
     if (options_.progress) {
       options_.progress(fmt::format("{}: {} checks on {} {} worker(s)", candidate.name,
-                                    checks.size(), workers, runner_kind_name(kind)));
+                                    checks.size(), pool_options(options_).workers,
+                                    runner_kind_name(kind)));
     }
 
     std::vector<runners::Request> requests;
     for (std::size_t check : checks) {
-      for (int a = 1; a <= repeat; ++a) {
+      for (std::size_t a = 1; a <= repeat; ++a) {
         requests.push_back(request_for(bundle_of(check), plan_.checks[check],
                                        out_dir(check, "attempt-" + std::to_string(a)), false));
       }
     }
-    const std::vector<runners::CheckRun> runs = pool.run(requests, on_outcome);
-
+    // A check is settled, and its outputs compared and removed, as soon as all its attempts
+    // are in, whichever workers ran them: the work folder holds the outputs of the checks in
+    // flight only, and comparing overlaps with the workers' runs.
+    std::vector<std::optional<runners::CheckRun>> arrived(requests.size());
+    std::vector<std::size_t> attempts_left(checks.size(), repeat);
     std::vector<std::size_t> want_internals;
-    for (std::size_t i = 0; i < checks.size(); ++i) {
-      const auto attempts = std::span(runs).subspan(i * repeat, repeat);
+    auto on_outcome = [&](std::size_t request, const runners::CheckRun& run) {
+      arrived[request] = run;
+      const std::size_t i = request / repeat;
+      if (--attempts_left[i] > 0) return;
+      std::vector<runners::CheckRun> attempts;
+      for (std::size_t a = 0; a < repeat; ++a)
+        attempts.push_back(std::move(*arrived[i * repeat + a]));
       settle_attempts(checks[i], attempts);
       const corpus::Manifest& m = *bundle_of(checks[i]).manifest;
       if (drifted(results_[checks[i]].raw_verdict) &&
@@ -391,7 +390,10 @@ class PoolRun {
       } else {
         forget_outputs(checks[i]);
       }
-    }
+      if (options_.checks_done) options_.checks_done(++done_, total_);
+    };
+    const std::vector<runners::CheckRun> runs = pool.run(requests, on_outcome);
+    std::sort(want_internals.begin(), want_internals.end());  // in plan order, not arrival order
     if (!want_internals.empty()) localise(pool, want_internals);
     for (std::size_t check : want_internals) forget_outputs(check);
 

@@ -3,9 +3,11 @@
 // reports in ./mbcc-report.
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <optional>
 #include <span>
@@ -40,7 +42,6 @@ namespace fs = std::filesystem;
 // The newest stable release. 2.0.0b1 is newer but a beta, and 2.0 dropped Module and the
 // predict API, so most of the corpus would be UNSUPPORTED there rather than checked.
 constexpr std::string_view kDefaultCandidate = "1.9.1";
-
 
 // What the candidates need from mbcc itself: its Python probe and its C API worker.
 struct Tools {
@@ -180,11 +181,18 @@ void write_reports(const fs::path& dir, RunResult& result) {
                                 ": cannot create the report folder: " + ec.message());
     return;
   }
-  // The files say the same: a failure to write one is in none, only on the terminal.
-  for (const Status& written :
-       {write_report_json(dir / "report.json", result), write_junit_xml(dir / "report.xml", result),
-        write_html_report(dir / "report.html", std::span(&result, 1))}) {
-    if (!written.ok()) result.run_errors.push_back(written.error().message());
+  // The three are written at once, each from the finished result, since the run waits for
+  // them. The files say the same: a failure to write one is in none, only on the terminal.
+  const RunResult& done = result;
+  std::array<std::future<Status>, 3> writing = {
+      std::async(std::launch::async, [&] { return write_report_json(dir / "report.json", done); }),
+      std::async(std::launch::async, [&] { return write_junit_xml(dir / "report.xml", done); }),
+      std::async(std::launch::async,
+                 [&] { return write_html_report(dir / "report.html", std::span(&done, 1)); })};
+  std::vector<Status> written;
+  for (auto& writer : writing) written.push_back(writer.get());
+  for (const Status& status : written) {
+    if (!status.ok()) result.run_errors.push_back(status.error().message());
   }
 }
 

@@ -33,8 +33,6 @@ constexpr milliseconds kExitGrace{2000};
 // Once a worker's group is dead, how long its stderr may take to reach end of file (a process
 // that left the group could hold it open forever).
 constexpr milliseconds kStderrDrain{500};
-// How long workers get to exit after their stdin is closed when the pool goes away.
-constexpr milliseconds kShutdownGrace{3000};
 // How long a fork server may take to fork a worker and say its process id.
 constexpr milliseconds kForkReply{10000};
 
@@ -384,16 +382,12 @@ class Pool::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
+  // Workers are killed rather than asked to exit: between runs they hold nothing worth
+  // keeping, and an MXNet interpreter's own teardown takes a tenth of a second.
   // Allocates only (the poll set): std::bad_alloc here ends the program either way.
   ~Impl() {  // NOLINT(bugprone-exception-escape)
-    const auto deadline = Clock::now() + kShutdownGrace;
     for (Worker& worker : workers_) {
-      if (worker.phase == Phase::kDown) continue;
-      worker.process.in.reset();  // end of input: a worker's cue to exit
-      if (!worker.ending) {
-        worker.ending = true;
-        worker.exit_deadline = deadline;
-      }
+      if (worker.phase != Phase::kDown) kill_group(worker);
     }
     while (any_alive()) {
       wait_for_events(next_wakeup());
@@ -402,8 +396,7 @@ class Pool::Impl {
     stop_server();
   }
 
-  std::vector<CheckRun> run(std::span<const Request> requests,
-                            const std::function<void()>& on_outcome) {
+  std::vector<CheckRun> run(std::span<const Request> requests, const OutcomeCallback& on_outcome) {
     requests_ = requests;
     on_outcome_ = &on_outcome;
     results_.assign(requests.size(), std::nullopt);
@@ -467,7 +460,7 @@ class Pool::Impl {
   void record(std::size_t check, Outcome outcome, milliseconds wall) {
     results_[check] = CheckRun{std::move(outcome), wall};
     ++assigned_;
-    if (on_outcome_ != nullptr && *on_outcome_) (*on_outcome_)();
+    if (on_outcome_ != nullptr && *on_outcome_) (*on_outcome_)(check, *results_[check]);
   }
 
   void start_failed(Worker& worker, const std::string& why) {
@@ -841,7 +834,7 @@ class Pool::Impl {
 
   // The run in progress.
   std::span<const Request> requests_;
-  const std::function<void()>* on_outcome_ = nullptr;
+  const OutcomeCallback* on_outcome_ = nullptr;
   std::vector<std::optional<CheckRun>> results_;
   std::deque<std::size_t> queue_;
   std::size_t assigned_ = 0;
@@ -856,7 +849,7 @@ Pool::~Pool() = default;
 void Pool::start() { impl_->start(); }
 
 std::vector<CheckRun> Pool::run(std::span<const Request> requests,
-                                const std::function<void()>& on_outcome) {
+                                const OutcomeCallback& on_outcome) {
   return impl_->run(requests, on_outcome);
 }
 

@@ -90,17 +90,19 @@ class Pool {
   Pool& operator=(Pool&&) noexcept;
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
-  ~Pool();  // closes every worker's stdin, waits a little, then kills what is left
+  ~Pool();  // kills every worker and its fork server, and waits for them
 
   // Starts the workers now without waiting for their hellos, so that their start-up (importing
   // MXNet takes a second) overlaps with the caller's own work. run() starts them otherwise.
   void start();
 
+  // Called with a request's index and outcome as soon as it has one.
+  using OutcomeCallback = std::function<void(std::size_t request, const CheckRun& run)>;
+
   // Runs every request and returns their outcomes in the same order; `on_outcome` (may be empty)
-  // is called as each gets its outcome, for a progress display. Workers start on the first run
-  // (or start()) and stay for the next.
+  // sees each as it comes. Workers start on the first run (or start()) and stay for the next.
   std::vector<CheckRun> run(std::span<const Request> requests,
-                            const std::function<void()>& on_outcome = {});
+                            const OutcomeCallback& on_outcome = {});
 
   // The hello line of the first worker that started: what it can run. Empty before that.
   const std::optional<Json>& hello() const;

@@ -199,9 +199,11 @@ TEST(PoolForkServer, FallsBackToPlainStartsWhenTheServerCannotServe) {
         ASSERT_TRUE(std::holds_alternative<Answer>(run.outcome)) << run.outcome.index();
       }
     }
+    // the server, then plain workers (the second may have been killed before it said so)
     const std::vector<std::string> started = lines_of(dir.path() / "starts");
     EXPECT_EQ(count_of(started, "server"), 1u);
-    EXPECT_EQ(started.size(), 3u);  // the server, then two plain workers
+    EXPECT_GE(started.size(), 2u);
+    EXPECT_LE(started.size(), 3u);
   }
 }
 
@@ -254,8 +256,11 @@ TEST(Pool, ReusesWorkersAcrossRuns) {
     EXPECT_EQ((*pool.hello())["hello"], "fake");
     EXPECT_TRUE(pool.run({}).empty());
   }
-  // Counted once the pool is gone: the second worker may still have been starting.
-  EXPECT_EQ(lines_of(dir.path() / "starts").size(), 2u);
+  // Two at most, however many rounds: the pool kills its workers when it goes, so a second
+  // worker still starting then may not have said so.
+  const std::size_t starts = lines_of(dir.path() / "starts").size();
+  EXPECT_GE(starts, 1u);
+  EXPECT_LE(starts, 2u);
 }
 
 // Workers started ahead of the first run say hello while the caller works; a hello read only
