@@ -15,6 +15,12 @@ it. What is left of the run is mbcc's overhead, counted two ways:
   cpu share   1 - (candidate load + forward) / (CPU time of mbcc and all its workers)
   slot share  1 - (candidate load + forward) / (wall time x worker slots); this also counts
               the time workers spend importing MXNet and the time a slot stands idle
+  own share   1 - (candidate load + forward + one import of MXNet) / CPU time: the cpu share
+              with the import, which any harness pays once (the baseline's own figure), counted
+              as the candidate's
+
+The ceiling is the wall time no harness with N worker slots can beat on this candidate: one
+import of MXNet, then the candidate's load and forward times spread evenly over the slots.
 """
 
 import argparse
@@ -52,10 +58,11 @@ def run_baseline(python, store):
     env = dict(os.environ, PYTHONSAFEPATH="1")
     wall, cpu, out = timed([python, os.path.join(HERE, "nightly_baseline.py"), store], env)
     counts = json.loads(out.strip().splitlines()[-1])
-    return {"wall": wall, "cpu": cpu, "checks": counts["checks"], "failed": counts["failed"]}
+    return {"wall": wall, "cpu": cpu, "checks": counts["checks"], "failed": counts["failed"],
+            "import_s": counts["import_s"]}
 
 
-def run_mbcc(mbcc, candidate, store, jobs, load_apis):
+def run_mbcc(mbcc, candidate, store, jobs, load_apis, import_s):
     with tempfile.TemporaryDirectory() as reports:
         argv = [mbcc, "check", "--store", store, "--candidate", candidate, "-j", str(jobs),
                 "--report-dir", reports]
@@ -72,6 +79,7 @@ def run_mbcc(mbcc, candidate, store, jobs, load_apis):
             "failed": report["summary"]["failures"], "python_checks": python_checks,
             "candidate_s": candidate_ms / 1000.0,
             "cpu_share": 1 - candidate_ms / 1000.0 / cpu,
+            "own_share": 1 - (candidate_ms / 1000.0 + import_s) / cpu,
             "slot_share": 1 - candidate_ms / 1000.0 / (wall * slots)}
 
 
@@ -93,15 +101,18 @@ def main():
     runs = {"baseline": [], "mbcc python": [], "mbcc all": []}
     for _ in range(args.repetitions):
         runs["baseline"].append(run_baseline(python, args.store))
+        import_s = runs["baseline"][-1]["import_s"]
         runs["mbcc python"].append(run_mbcc(args.mbcc, args.candidate, args.store, args.jobs,
-                                            PYTHON_LOAD_APIS))
-        runs["mbcc all"].append(run_mbcc(args.mbcc, args.candidate, args.store, args.jobs, []))
+                                            PYTHON_LOAD_APIS, import_s))
+        runs["mbcc all"].append(run_mbcc(args.mbcc, args.candidate, args.store, args.jobs, [],
+                                         import_s))
 
     base = median(runs["baseline"], "wall")
     print("candidate %s, store %s, mbcc -j %d, median of %d, load average %.2f"
           % (args.candidate, args.store, args.jobs, args.repetitions, os.getloadavg()[0]))
-    print("%-12s %7s %9s %9s %11s %9s %10s %10s"
-          % ("run", "checks", "wall s", "CPU s", "checks/s", "speed-up", "cpu share", "slot share"))
+    print("%-12s %7s %9s %9s %11s %9s %10s %10s %10s" % (
+        "run", "checks", "wall s", "CPU s", "checks/s", "speed-up", "cpu share", "slot share",
+        "own share"))
     for name, rs in runs.items():
         wall = median(rs, "wall")
         checks = rs[0]["checks"]
@@ -109,8 +120,15 @@ def main():
             name, checks, wall, median(rs, "cpu"), checks / wall,
             (checks / wall) / (runs["baseline"][0]["checks"] / base))
         if name != "baseline":
-            line += " %9.1f%% %9.1f%%" % (100 * median(rs, "cpu_share"), 100 * median(rs, "slot_share"))
+            line += " %9.1f%% %9.1f%% %9.1f%%" % (100 * median(rs, "cpu_share"),
+                                                 100 * median(rs, "slot_share"),
+                                                 100 * median(rs, "own_share"))
         print(line)
+    ceiling = median(runs["baseline"], "import_s") + median(runs["mbcc python"], "candidate_s") / args.jobs
+    print("ceiling for the same checks with %d slots: %.2f s, %.2fx the baseline "
+          "(import %.2f s, candidate load + forward %.2f s)"
+          % (args.jobs, ceiling, base / ceiling, median(runs["baseline"], "import_s"),
+             median(runs["mbcc python"], "candidate_s")))
     same = runs["mbcc python"][0]["checks"] == runs["baseline"][0]["checks"]
     print("baseline and mbcc python ran the same %s checks: %s"
           % (runs["baseline"][0]["checks"], "yes" if same else "NO"))
