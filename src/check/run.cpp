@@ -311,12 +311,27 @@ runners::PoolOptions pool_options(const RunOptions& options) {
   return pool_options;
 }
 
-// A pool whose workers were started before the plan was made.
+// The workers of one candidate and kind.
+struct PoolKey {
+  std::size_t candidate = 0;
+  RunnerKind kind = RunnerKind::kPython;
+  bool operator==(const PoolKey&) const = default;
+};
+
+// A pool whose workers were started before its turn: their start-up (an MXNet import) then
+// overlaps with other work.
 struct StartedPool {
-  std::size_t candidate;
-  RunnerKind kind;
+  PoolKey key;
   runners::Pool pool;
 };
+
+StartedPool start_pool(const RunOptions& options, PoolKey key) {
+  StartedPool started{key,
+                      runners::Pool(*options.candidates[key.candidate].worker(key.kind).command,
+                                    pool_options(options))};
+  started.pool.start();
+  return started;
+}
 
 // Starts the first candidate's Python workers, the first pool a run uses, unless the run
 // cannot need them: their import of MXNet then overlaps with validating the store.
@@ -330,11 +345,7 @@ std::optional<StartedPool> start_first_pool(const RunOptions& options) {
         return !g.starts_with("c-");  // the C API's names
       });
   if (!python_apis_kept) return {};
-  StartedPool started{
-      0, RunnerKind::kPython,
-      runners::Pool(*options.candidates.front().python.command, pool_options(options))};
-  started.pool.start();
-  return started;
+  return start_pool(options, PoolKey{0, RunnerKind::kPython});
 }
 
 // Runs one pool: every attempt of `checks`, then the internals of those that drifted.
@@ -352,14 +363,17 @@ class PoolRun {
     if (options_.checks_done) options_.checks_done(done_, total_);
   }
 
-  void run(std::size_t candidate_index, RunnerKind kind, std::span<const std::size_t> checks) {
-    const Candidate& candidate = options_.candidates[candidate_index];
+  // Runs the checks of the pool `key`; `next`, the pool that runs after it, is started once
+  // this one has nothing left to hand out, so its workers start while these finish.
+  void run(PoolKey key, std::span<const std::size_t> checks, std::optional<PoolKey> next) {
+    const Candidate& candidate = options_.candidates[key.candidate];
+    const RunnerKind kind = key.kind;
     const auto repeat = static_cast<std::size_t>(std::max(1, options_.repeat));
-    runners::Pool pool = take_pool(candidate_index, kind);
+    runners::Pool pool = take_pool(key);
+    const auto workers = static_cast<std::size_t>(pool_options(options_).workers);
     if (options_.progress) {
       options_.progress(fmt::format("{}: {} checks on {} {} worker(s)", candidate.name,
-                                    checks.size(), pool_options(options_).workers,
-                                    runner_kind_name(kind)));
+                                    checks.size(), workers, runner_kind_name(kind)));
     }
 
     std::vector<runners::Request> requests;
@@ -375,7 +389,11 @@ class PoolRun {
     std::vector<std::optional<runners::CheckRun>> arrived(requests.size());
     std::vector<std::size_t> attempts_left(checks.size(), repeat);
     std::vector<std::size_t> want_internals;
+    std::size_t outcomes = 0;
     auto on_outcome = [&](std::size_t request, const runners::CheckRun& run) {
+      if (++outcomes + workers >= requests.size() && next && !started_) {
+        started_ = start_pool(options_, *next);
+      }
       arrived[request] = run;
       const std::size_t i = request / repeat;
       if (--attempts_left[i] > 0) return;
@@ -406,15 +424,12 @@ class PoolRun {
   }
 
  private:
-  // The pool started ahead for this candidate and kind, else a new one.
-  runners::Pool take_pool(std::size_t candidate, RunnerKind kind) {
-    if (started_ && started_->candidate == candidate && started_->kind == kind) {
-      runners::Pool pool = std::move(started_->pool);
-      started_.reset();
-      return pool;
-    }
-    return runners::Pool(*options_.candidates[candidate].worker(kind).command,
-                         pool_options(options_));
+  // The pool started ahead for `key`, else a new one.
+  runners::Pool take_pool(PoolKey key) {
+    if (!started_ || !(started_->key == key)) started_ = start_pool(options_, key);
+    runners::Pool pool = std::move(started_->pool);
+    started_.reset();
+    return pool;
   }
 
   const PlannedBundle& bundle_of(std::size_t check) const {
@@ -582,7 +597,8 @@ RunResult run_checks(const RunOptions& options) {
         r.detail = check.detail;
       }
     }
-    PoolRun pools(options, *plan, result.checks, result.run_errors, std::move(started));
+    // candidates in the order given, each with its Python checks first
+    std::vector<std::pair<PoolKey, std::vector<std::size_t>>> pools_to_run;
     for (std::size_t c = 0; c < options.candidates.size(); ++c) {
       for (RunnerKind kind : {RunnerKind::kPython, RunnerKind::kCapi}) {
         std::vector<std::size_t> checks;
@@ -590,8 +606,14 @@ RunResult run_checks(const RunOptions& options) {
           const PlannedCheck& check = plan->checks[i];
           if (check.candidate == c && check.runner == kind && !check.settled) checks.push_back(i);
         }
-        if (!checks.empty()) pools.run(c, kind, checks);
+        if (!checks.empty()) pools_to_run.emplace_back(PoolKey{c, kind}, std::move(checks));
       }
+    }
+    PoolRun pools(options, *plan, result.checks, result.run_errors, std::move(started));
+    for (std::size_t p = 0; p < pools_to_run.size(); ++p) {
+      std::optional<PoolKey> next;
+      if (p + 1 < pools_to_run.size()) next = pools_to_run[p + 1].first;
+      pools.run(pools_to_run[p].first, pools_to_run[p].second, next);
     }
     for (CheckResult& check : result.checks) {
       settle_verdict(check, options.expectations, options.today);
