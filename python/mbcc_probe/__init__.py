@@ -6,7 +6,7 @@ It holds the model zoo, generates bundles through every save API the release off
 not import mxnet (``list`` works without it).
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 __version__ = "0.1.0"
 
 # environment the probe runs under; __main__ sets it before mxnet is imported

@@ -1,15 +1,24 @@
 """Per-node outputs: bind ``get_internals()`` of a saved graph with the saved params and the
 golden inputs, run one inference forward, and save every non-variable output with numpy.
 
-Files: ``internals/<index>_<name>.npy`` (index = position in get_internals(), i.e. topological
-order) and ``internals/index.json`` listing every saved output with its node, op, shape, dtype.
-Variables (inputs and params) are skipped: their values are already in the bundle."""
+Files: ``internals/internals.npz``, one member ``<index>_<name>`` per output (index = position
+in get_internals(), i.e. topological order), and ``internals/index.json`` listing every saved
+output with its node, op, shape, dtype and member. One archive rather than a file per node: a
+graph of a hundred nodes would otherwise be a hundred files in every bundle. Variables (inputs and
+params) are skipped: their values are already in the bundle."""
 
+import io
 import json
 import os
 import re
+import zipfile
 
 import numpy as np
+
+ARCHIVE = "internals.npz"
+# Fixed member times and modes, so that equal arrays give equal archive bytes on every run
+# (np.savez stamps the time of writing).
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def _head(sym_json):
@@ -45,8 +54,9 @@ def _run_unfused(rt, sym, arrays):
             os.environ["MXNET_SUBGRAPH_BACKEND"] = old
 
 
-def dump(rt, symbol_file, params_file, named_inputs, out_dir):
-    """Write internals for the graph in ``symbol_file``; returns the index dict."""
+def dump(rt, symbol_file, params_file, named_inputs, out_dir, archive=True):
+    """Write internals for the graph in ``symbol_file``; returns the index dict. ``archive``:
+    one npz (a bundle's), else one .npy per output (the candidate worker's, read at once)."""
     mx = rt.mx
     sym = mx.sym.load(symbol_file)
     internals = sym.get_internals()
@@ -65,14 +75,18 @@ def dump(rt, symbol_file, params_file, named_inputs, out_dir):
         raise RuntimeError("internals: %d outputs for %d names" % (len(outs), len(names)))
     os.makedirs(out_dir, exist_ok=True)
     entries = []
+    members = []
     width = max(3, len(str(len(names))))
     for i, (name, value) in enumerate(zip(names, outs)):
         node, op, out_index = _head(internals[i].tojson())
         if op == "null":
             continue
         value = np.ascontiguousarray(value)
-        fname = "%0*d_%s.npy" % (width, i, _safe(name))
-        np.save(os.path.join(out_dir, fname), value)
+        member = "%0*d_%s" % (width, i, _safe(name))
+        if archive:
+            members.append((member, value))
+        else:
+            np.save(os.path.join(out_dir, member + ".npy"), value)
         entries.append(
             {
                 "index": i,
@@ -82,11 +96,27 @@ def dump(rt, symbol_file, params_file, named_inputs, out_dir):
                 "output": out_index,
                 "shape": list(value.shape),
                 "dtype": str(value.dtype),
-                "file": "internals/" + fname,
+                "file": "internals/" + (ARCHIVE if archive else member + ".npy"),
             }
         )
+        if archive:
+            entries[-1]["member"] = member
+    if archive:
+        _write_npz(os.path.join(out_dir, ARCHIVE), members)
     index = {"symbol": os.path.basename(symbol_file), "count": len(entries), "outputs": entries}
     with open(os.path.join(out_dir, "index.json"), "w") as f:
         json.dump(index, f, indent=1, sort_keys=True)
         f.write("\n")
     return index
+
+
+def _write_npz(path, members):
+    """An npz archive numpy and mbcc read, deflated, with fixed member metadata."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, value in members:
+            info = zipfile.ZipInfo(name + ".npy", date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, value, allow_pickle=False)
+            archive.writestr(info, buffer.getvalue())

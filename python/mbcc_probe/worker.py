@@ -310,7 +310,7 @@ def write_internals(rt, bundle, out_dir):
     from . import internals
 
     index = internals.dump(rt, bundle.file("symbol"), bundle.file("params"), bundle.inputs(),
-                           os.path.join(out_dir, "internals"))
+                           os.path.join(out_dir, "internals"), archive=False)
     out_dir = os.path.abspath(out_dir)
     return [{"index": e["index"], "name": e["name"], "file": os.path.join(out_dir, e["file"]),
              "shape": e["shape"], "dtype": e["dtype"]} for e in index["outputs"]]

@@ -42,15 +42,23 @@ def bundle_dirs(store):
     return sorted(p for p in root.glob("*/*/*") if p.is_dir() and not p.name.startswith("."))
 
 
+def shared_file(bundle, sha):
+    """Where a store that keeps shared files has their bytes: STORE/objects/<aa>/<sha256>."""
+    return bundle.parents[3] / "objects" / sha[:2] / sha
+
+
 def check_bundle(bundle):
-    """The bundle holds exactly the files its manifest lists, each with its size and sha256."""
+    """The bundle holds exactly the files its manifest lists (the shared ones in the store's
+    shared folder instead), each with its size and sha256."""
     manifest = json.loads((bundle / "manifest.json").read_text())
     listed = {f["path"]: f for f in manifest["files"]}
     on_disk = {str(p.relative_to(bundle)) for p in bundle.rglob("*") if p.is_file()}
-    assert on_disk - {"manifest.json"} == set(listed), bundle
+    in_folder = {path for path, f in listed.items() if not f.get("shared")}
+    assert on_disk - {"manifest.json"} == in_folder, bundle
     for path, f in listed.items():
-        assert (bundle / path).stat().st_size == f["size"], (bundle, path)
-        assert sha256(bundle / path) == f["sha256"], (bundle, path)
+        where = shared_file(bundle, f["sha256"]) if f.get("shared") else bundle / path
+        assert where.stat().st_size == f["size"], (bundle, path)
+        assert sha256(where) == f["sha256"], (bundle, path)
     version, model, save_api = bundle.parts[-3:]
     assert (manifest["producer"]["version"], manifest["case"]["model"],
             manifest["case"]["save_api"]) == (version, model, save_api)
@@ -125,6 +133,55 @@ def test_generating_twice_gives_identical_files(tmp_path):
     assert len(bundle_dirs(tmp_path / "a")) >= 3
     for bundle in bundle_dirs(tmp_path / "a"):
         check_bundle(bundle)
+
+
+def test_a_store_that_shares_files_keeps_each_content_once(tmp_path):
+    """--share-files: tensors go to STORE/objects once, however many bundles hold them; the
+    bundles stay whole for check (through a view) and generating again changes nothing."""
+    store = tmp_path / "store"
+    generate(store, "--share-files", models=["lstm"])
+    bundles = bundle_dirs(store)
+    assert len(bundles) >= 3
+    shared = set()
+    for bundle in bundles:
+        manifest = check_bundle(bundle)
+        assert manifest["schema_version"] == 2
+        roles = {f["role"]: f for f in manifest["files"]}
+        assert roles["params"]["shared"] and roles["output"]["shared"]
+        assert "shared" not in roles["probe"]
+        shared.update(f["sha256"] for f in manifest["files"] if f.get("shared"))
+    objects = sorted(p.name for p in (store / "objects").rglob("*") if p.is_file())
+    assert objects == sorted(shared)
+    # the same seeded input in every bundle of the model: one object for all of them
+    inputs = {f["sha256"] for b in bundles for f in json.loads((b / "manifest.json").read_text())["files"]
+              if f["role"] == "input"}
+    assert len(inputs) == 1
+
+    before = tree_without_created(store)
+    again = generate(store, models=["lstm"])
+    assert "written" not in again.stdout and "unchanged" in again.stdout
+    assert tree_without_created(store) == before
+
+    report = tmp_path / "report"
+    checked = run_mbcc("check", "--store", store, "--candidate", RELEASE, "--report-dir", report,
+                       "--cache-dir", tmp_path / "cache")
+    checks = json.loads((report / "report.json").read_text())["checks"]
+    assert checks and all(c["verdict"] in ("PASS", "UNSUPPORTED") for c in checks), checked.stdout
+
+
+def test_internals_are_one_archive_per_bundle(tmp_path):
+    generate(tmp_path, models=["mlp"])
+    bundle = tmp_path / "v1" / RELEASE / "mlp" / "module-checkpoint"
+    manifest = check_bundle(bundle)
+    internals = manifest["internals"]["outputs"]
+    assert internals and {o["file"] for o in internals} == {"internals/internals.npz"}
+    assert {f["path"]: f["role"] for f in manifest["files"] if f["role"].startswith("internal")} == {
+        "internals/index.json": "internals-index", "internals/internals.npz": "internals-archive"}
+    with np.load(bundle / "internals" / "internals.npz") as archive:
+        assert sorted(archive.files) == sorted(o["member"] for o in internals)
+        for o in internals:
+            assert list(archive[o["member"]].shape) == o["shape"]
+    assert not list((bundle / "internals").glob("*.npy"))
 
 
 def test_absent_api_means_no_bundle_and_a_logged_reason(tmp_path):

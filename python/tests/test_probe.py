@@ -200,8 +200,12 @@ def _check_bundle(bundle, spec, api):
     if any(f["role"] == "symbol" for f in meta["model_files"]):
         index = json.loads((bundle / "internals" / "index.json").read_text())
         assert index["count"] > 0 and all(o["op"] != "null" for o in index["outputs"])
-        for o in index["outputs"]:
-            assert list(np.load(bundle / o["file"]).shape) == o["shape"]
+        # schema 2: one archive holds every node's output, one member each
+        with np.load(bundle / "internals" / "internals.npz") as archive:
+            assert sorted(archive.files) == sorted(o["member"] for o in index["outputs"])
+            for o in index["outputs"]:
+                assert o["file"] == "internals/internals.npz"
+                assert list(archive[o["member"]].shape) == o["shape"]
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "corpus/bundle.hpp"
 #include "formats/npy.hpp"
 #include "runners/pool.hpp"
 
@@ -77,7 +78,9 @@ nlohmann::json bundle_facts(const corpus::Manifest& m) {
   // there can be hundreds and the outputs' hashes already pin the forward pass.
   nlohmann::json files = nlohmann::json::array();
   for (const corpus::BundleFile& f : m.files) {
-    if (f.role == corpus::FileRole::kInternal) continue;
+    if (f.role == corpus::FileRole::kInternal || f.role == corpus::FileRole::kInternalsArchive) {
+      continue;
+    }
     files.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
   }
   return {{"producer", std::move(producer)}, {"seeds", std::move(seeds)},
@@ -268,22 +271,28 @@ std::optional<DivergingNode> first_divergence(const PlannedBundle& bundle,
                                 "counterpart in the candidate's, so were not compared",
                                 unmatched);
   };
-  for (const corpus::InternalEntry& entry : m.internals.outputs) {
+  Result<std::vector<Tensor>> goldens = corpus::read_internal_values(bundle.dir, m);
+  if (!goldens.ok()) {
+    note = "internals: " + goldens.error().message();
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; i < m.internals.outputs.size(); ++i) {
+    const corpus::InternalEntry& entry = m.internals.outputs[i];
     const runners::WrittenTensor* actual_file = matcher.take(entry);
     if (actual_file == nullptr) {
       ++unmatched;
       continue;
     }
-    Result<Tensor> expected = read_npy(bundle.dir / entry.tensor.file);
+    const Tensor& expected = (*goldens)[i];
     Result<Tensor> actual = read_npy(actual_file->file);
-    if (!expected.ok() || !actual.ok()) {
-      note = "internals: " + (actual.ok() ? expected : actual).error().message();
+    if (!actual.ok()) {
+      note = "internals: " + actual.error().message();
       return std::nullopt;
     }
     ++compared;
     Comparison comparison =
-        compare(*actual, *expected,
-                tolerance_for(expected->dtype(), m.tolerance, m.model, entry.name, rules));
+        compare(*actual, expected,
+                tolerance_for(expected.dtype(), m.tolerance, m.model, entry.name, rules));
     if (comparison.outcome != CompareOutcome::kMatch) {
       note = unmatched_note();
       return DivergingNode{entry.node, entry.op, std::move(comparison)};

@@ -26,6 +26,7 @@
 #include "cli/progress.hpp"
 #include "cli/stores.hpp"
 #include "corpus/generate.hpp"
+#include "corpus/layout.hpp"
 #include "envs/envs.hpp"
 #include "report/html.hpp"
 #include "report/json.hpp"
@@ -223,12 +224,16 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir, fs::path& st
     setup_errors.push_back(
         "--store-layout original: name the store (a folder or s3://…) with --store");
   }
-  if ((store::is_s3_url(args.store) || original) && setup_errors.empty()) {
+  // A folder that keeps shared files is checked through a view too: the workers read a bundle's
+  // files from its own folder.
+  const std::string source = args.store.empty() ? options.store.string() : args.store;
+  const bool shared = !store::is_s3_url(source) && corpus::has_shared_files(source);
+  if ((store::is_s3_url(source) || original || shared) && setup_errors.empty()) {
     // Checked from a local view of the bundles this run keeps; the shard is applied once, here.
     auto view = make_view_dir(args.store_args);
     const auto pull = original ? pull_original_store : pull_store;
     Status pulled =
-        view ? pull(args.store, args.store_args, options.filters, *view) : Status(view.error());
+        view ? pull(source, args.store_args, options.filters, *view) : Status(view.error());
     if (!pulled.ok()) setup_errors.push_back(pulled.error().message());
     if (view) options.store = store_view = *view;
     options.filters.shard = {};
@@ -293,8 +298,8 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir, fs::path& st
   result.run.mbcc_version = MBCC_VERSION;
   result.run.store = args.store.empty() ? options.store.string() : args.store;
   result.run.expectations =
-      store::is_s3_url(args.store) && args.expectations.empty() && !expectations_file.empty()
-          ? args.store + "/expectations.toml"
+      !store_view.empty() && args.expectations.empty() && !expectations_file.empty()
+          ? source + "/expectations.toml"
           : expectations_file.string();
   return result;
 }
@@ -337,7 +342,7 @@ int run_check(const CheckArgs& args) {
     std::error_code ec;
     fs::remove_all(store_view, ec);
   }
-  if (store::is_s3_url(args.store)) {
+  if (!store_view.empty()) {  // the pull may have filled the cache
     auto cache = open_cache(args.store_args);
     Status trimmed = cache.ok() ? cache->trim() : Status(cache.error());
     if (!trimmed.ok()) fmt::print(stderr, "mbcc check: {}\n", trimmed.error().message());

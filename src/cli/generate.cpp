@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "corpus/generate.hpp"
+#include "corpus/layout.hpp"
 #include "envs/envs.hpp"
 
 namespace mbcc::cli {
@@ -16,6 +17,7 @@ struct GenerateArgs {
   std::vector<std::string> models;
   std::string store = "mbcc-store";
   bool force = false;
+  bool share_files = false;
   int jobs = 1;
 };
 
@@ -47,6 +49,15 @@ int run_generate(const GenerateArgs& args) {
     return 2;
   }
 
+  if (args.share_files) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(args.store) / corpus::kSharedDir, ec);
+    if (ec) {
+      fmt::print(stderr, "mbcc generate: cannot create {}/{}: {}\n", args.store, corpus::kSharedDir,
+                 ec.message());
+      return 2;
+    }
+  }
   corpus::GenerateOptions options;
   options.store = args.store;
   options.models = args.models;
@@ -97,6 +108,9 @@ void add_generate(CLI::App& app, int& exit_code) {
   generate->add_option("--model", args->models, "only this model (repeatable; default: the zoo)");
   generate->add_option("--store", args->store, "the local store")->capture_default_str();
   generate->add_flag("--force", args->force, "replace bundles that are there with other files");
+  generate->add_flag("--share-files", args->share_files,
+                     "keep each tensor file once for the whole store, in STORE/objects (a store "
+                     "that has that folder always does)");
   generate->add_option("--jobs", args->jobs, "cases the probe runs at once")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();

@@ -26,7 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
 // Where the bytes of a source file can be read, verified against the manifest: the file itself
 // in a local store (the whole bundle validated, as check would), else the cache's verified copy.
 class SourceFiles {
@@ -41,12 +40,14 @@ class SourceFiles {
       const fs::path dir = corpus::bundle_dir(source_.url(), bundle);
       auto valid = corpus::validate_bundle(dir);
       if (!valid) return valid.error();
-      for (const corpus::BundleFile& file : manifest.files) paths.push_back(dir / file.path);
+      for (const corpus::BundleFile& file : manifest.files) {
+        paths.push_back(corpus::bundle_file_path(dir, file));
+      }
       return paths;
     }
     std::vector<store::CacheRequest> wanted;
     for (const corpus::BundleFile& file : manifest.files) {
-      wanted.push_back({corpus::bundle_object_key(bundle, file.path), file.sha256, file.size});
+      wanted.push_back({corpus::stored_file_key(bundle, file), file.sha256, file.size});
     }
     auto fetched = cache_->fetch(source_, wanted);
     if (!fetched) return fetched.error();
@@ -109,6 +110,7 @@ int run_publish(const PublishArgs& args) {
 
   SourceFiles files(**source, std::move(cache));
   std::size_t published = 0, kept = 0, refused = 0;
+  std::set<std::string> shared_sent;  // shared objects this run has sent or found there
   for (std::size_t i = 0; i < chosen.size(); ++i) {
     const corpus::BundleKey& bundle = chosen[i];
     progress.update("bundles", i, chosen.size(), bundle.to_string());
@@ -142,7 +144,15 @@ int run_publish(const PublishArgs& args) {
     Status sent = Ok{};
     if (exists) sent = (*destination)->remove(manifest_key);  // invisible while replaced
     for (std::size_t f = 0; sent.ok() && f < paths->size(); ++f) {
-      sent = (*destination)->put(corpus::bundle_object_key(bundle, manifest->files[f].path), (*paths)[f]);
+      const corpus::BundleFile& file = manifest->files[f];
+      const std::string key = corpus::stored_file_key(bundle, file);
+      if (file.shared) {  // content kept once: sent only when the destination lacks it
+        if (!shared_sent.insert(key).second) continue;
+        auto there = (*destination)->exists(key);
+        if (!there) sent = there.error();
+        if (!there || *there) continue;
+      }
+      sent = (*destination)->put(key, (*paths)[f]);
     }
     if (sent.ok()) sent = (*destination)->put_bytes(manifest_key, *text);
     if (!sent.ok()) {
@@ -167,8 +177,8 @@ int run_publish(const PublishArgs& args) {
 }
 
 void add_publish(CLI::App& app, int& exit_code) {
-  auto* publish = app.add_subcommand(
-      "publish", "Copy bundles from one store to another, each manifest last");
+  auto* publish =
+      app.add_subcommand("publish", "Copy bundles from one store to another, each manifest last");
   auto args = std::make_shared<PublishArgs>();
   publish->add_option("SRC", args->source, "a folder or s3://bucket/prefix")->required();
   publish->add_option("DST", args->destination, "a folder or s3://bucket/prefix")->required();

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.hpp"
-#include "corpus/layout.hpp"
 #include "base/sha256.hpp"
+#include "corpus/layout.hpp"
 #include "formats/ndarray_file.hpp"
 #include "formats/npy.hpp"
 #include "formats/sniff.hpp"
@@ -98,9 +98,43 @@ Status check_params(const FileBytes& file, const fs::path& path) {
                     "an NDArray list file or an npz archive");
 }
 
+// An internals archive must hold exactly the members the manifest names, each with its listed
+// shape and dtype.
+Status check_archive(const BundleFile& listed, const FileBytes& file, const fs::path& path,
+                     const Manifest& manifest) {
+  Result<std::vector<NpzEntry>> members = parse_npz(file.bytes(), path.string());
+  if (!members.ok()) return members.error();
+  std::map<std::string, const NDArrayRecord*> by_name;
+  for (const NpzEntry& m : *members) by_name[m.name] = &m.array;
+  std::size_t named = 0;
+  for (const InternalEntry& e : manifest.internals.outputs) {
+    if (e.member.empty() || e.tensor.file != listed.path) continue;
+    ++named;
+    auto it = by_name.find(e.member);
+    if (it == by_name.end()) {
+      return file_error(path, "member", "no member " + e.member, "every member the manifest names");
+    }
+    const Tensor& value = it->second->values;
+    if (it->second->storage != StorageType::kDefault || value.shape() != e.tensor.shape ||
+        value.dtype() != e.tensor.dtype) {
+      return file_error(
+          path, e.member,
+          shape_to_string(value.shape()) + " " + std::string(dtype_info(value.dtype()).name),
+          shape_to_string(e.tensor.shape) + " " + std::string(dtype_info(e.tensor.dtype).name) +
+              " (manifest)");
+    }
+  }
+  if (named != by_name.size()) {
+    return file_error(path, "members", std::to_string(by_name.size()) + " members",
+                      std::to_string(named) + " (the internals the manifest names)");
+  }
+  return Ok{};
+}
+
 // Parses one file according to its role; `tensors` maps tensor files to their manifest entry.
 Status check_contents(const BundleFile& listed, const FileBytes& file, const fs::path& path,
-                      const std::map<std::string, const TensorEntry*>& tensors) {
+                      const std::map<std::string, const TensorEntry*>& tensors,
+                      const Manifest& manifest) {
   switch (listed.role) {
     case FileRole::kSymbol: {
       Result<SymbolFile> graph = parse_symbol_json(as_text(file), path.string());
@@ -118,6 +152,8 @@ Status check_contents(const BundleFile& listed, const FileBytes& file, const fs:
     case FileRole::kOutput:
     case FileRole::kInternal:
       return check_tensor(file, path, *tensors.at(listed.path));
+    case FileRole::kInternalsArchive:
+      return check_archive(listed, file, path, manifest);
     case FileRole::kInternalsIndex:
     case FileRole::kProbe: {
       Result<nlohmann::json> value = parse_json_object(file, path);
@@ -167,14 +203,18 @@ Result<Manifest> validate_bundle(const fs::path& dir) {
   std::map<std::string, const TensorEntry*> tensors;
   for (const TensorEntry& e : manifest->inputs) tensors[e.file] = &e;
   for (const TensorEntry& e : manifest->outputs) tensors[e.file] = &e;
-  for (const InternalEntry& e : manifest->internals.outputs) tensors[e.tensor.file] = &e.tensor;
+  for (const InternalEntry& e : manifest->internals.outputs) {
+    if (e.member.empty()) tensors[e.tensor.file] = &e.tensor;
+  }
 
   for (const BundleFile& listed : manifest->files) {
-    fs::path path = dir / listed.path;
+    fs::path path = bundle_file_path(dir, listed);
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(path, ec))) {
-      return file_error(path, "files", "nothing",
-                        "the file listed in " + std::string(kManifestName));
+      return file_error(
+          path, "files", "nothing",
+          "the file listed in " + std::string(kManifestName) +
+              (listed.shared ? ", in the bundle's folder or the store's shared one" : ""));
     }
     Result<FileBytes> file = read_file(path);
     if (!file.ok()) return file.error();
@@ -186,9 +226,50 @@ Result<Manifest> validate_bundle(const fs::path& dir) {
     if (sha256 != listed.sha256) {
       return file_error(path, "sha256", sha256, listed.sha256 + " (manifest)");
     }
-    MBCC_TRY(check_contents(listed, *file, path, tensors));
+    MBCC_TRY(check_contents(listed, *file, path, tensors, *manifest));
   }
   return manifest;
+}
+
+fs::path bundle_file_path(const fs::path& dir, const BundleFile& file) {
+  fs::path in_bundle = dir / file.path;
+  if (!file.shared) return in_bundle;
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(in_bundle, ec))) return in_bundle;
+  return shared_file_path(store_of_bundle(dir), file.sha256);
+}
+
+std::string stored_file_key(const BundleKey& bundle, const BundleFile& file) {
+  return file.shared ? shared_object_key(file.sha256) : bundle_object_key(bundle, file.path);
+}
+
+Result<std::vector<Tensor>> read_internal_values(const fs::path& dir, const Manifest& manifest) {
+  std::map<std::string, std::map<std::string, Tensor>> archives;  // file -> member -> value
+  std::vector<Tensor> values;
+  for (const InternalEntry& e : manifest.internals.outputs) {
+    const BundleFile* listed = manifest.find_file(e.tensor.file);
+    if (listed == nullptr) return Error::plain(e.tensor.file, "not listed in the manifest");
+    fs::path path = bundle_file_path(dir, *listed);
+    if (e.member.empty()) {
+      Result<Tensor> value = read_npy(path);
+      if (!value.ok()) return value.error();
+      values.push_back(std::move(*value));
+      continue;
+    }
+    auto archive = archives.find(e.tensor.file);
+    if (archive == archives.end()) {
+      Result<std::vector<NpzEntry>> members = read_npz(path);
+      if (!members.ok()) return members.error();
+      archive = archives.emplace(e.tensor.file, std::map<std::string, Tensor>{}).first;
+      for (NpzEntry& m : *members) archive->second.emplace(m.name, std::move(m.array.values));
+    }
+    auto member = archive->second.find(e.member);
+    if (member == archive->second.end()) {
+      return Error::plain(path.string(), "holds no member " + e.member);
+    }
+    values.push_back(member->second);
+  }
+  return values;
 }
 
 bool same_files(const Manifest& a, const Manifest& b) { return a.files == b.files; }

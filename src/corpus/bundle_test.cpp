@@ -147,6 +147,147 @@ TEST_F(Bundle, NpzParamsAndModelJsonAreRead) {
   EXPECT_NE(invalid().source.find("fc-model.json"), std::string::npos);
 }
 
+// Schema 2: every internal output in one npz archive, one member each.
+class ArchiveBundle : public Bundle {
+ protected:
+  void SetUp() override {
+    Bundle::SetUp();
+    write_archive({member("003_fc_output", {2, 2}, 0.0F), member("004_relu_output", {2, 2}, 1.0F)});
+    manifest_.internals.status = InternalsStatus::kPresent;
+    manifest_.internals.reason.clear();
+    manifest_.internals.symbol = "model/fc-symbol.json";
+    manifest_.internals.outputs = {entry(3, "fc", "FullyConnected", "003_fc_output"),
+                                   entry(4, "relu", "Activation", "004_relu_output")};
+    manifest_.files.insert(manifest_.files.begin() + 2,
+                           {"internals/internals.npz", FileRole::kInternalsArchive, 0, ""});
+    testing::hash_files(dir_, manifest_);
+    testing::write_manifest_file(dir_, manifest_);
+  }
+
+  static NpzEntry member(std::string name, Shape shape, float start) {
+    NpzEntry e;
+    e.name = std::move(name);
+    e.array.shape = shape;
+    e.array.values = testing::float_tensor(shape, start);
+    return e;
+  }
+
+  static InternalEntry entry(int64_t index, std::string node, std::string op, std::string name) {
+    InternalEntry e;
+    e.index = index;
+    e.node = node;
+    e.op = std::move(op);
+    e.name = node + "_output";
+    e.tensor = {e.name, "internals/internals.npz", {2, 2}, DType::kFloat32, ""};
+    e.member = std::move(name);
+    return e;
+  }
+
+  void write_archive(const std::vector<NpzEntry>& members) {
+    write_bytes(dir_ / "internals/internals.npz", *serialize_npz(members, /*compress=*/true));
+  }
+};
+
+TEST_F(ArchiveBundle, ValidatesAndReadsEveryMember) {
+  Result<Manifest> result = validate_bundle(dir_);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(*result, manifest_);
+  EXPECT_EQ(result->schema_version, 2);
+  Result<std::vector<Tensor>> values = read_internal_values(dir_, *result);
+  ASSERT_TRUE(values.ok()) << values.error().message();
+  ASSERT_EQ(values->size(), 2U);
+  EXPECT_EQ((*values)[1].shape(), (Shape{2, 2}));
+  EXPECT_EQ((*values)[1].element_as_double(0), 1.0);  // the relu member, not the first one
+}
+
+TEST_F(ArchiveBundle, MissingMemberIsNamed) {
+  write_archive({member("003_fc_output", {2, 2}, 0.0F)});
+  replace_listed("internals/internals.npz", read_bytes(dir_ / "internals/internals.npz"));
+  Error e = invalid();
+  EXPECT_NE(e.message().find("004_relu_output"), std::string::npos) << e.message();
+}
+
+TEST_F(ArchiveBundle, MemberOfAnotherShapeOrAnUnnamedMemberIsRefused) {
+  write_archive({member("003_fc_output", {2, 3}, 0.0F), member("004_relu_output", {2, 2}, 1.0F)});
+  replace_listed("internals/internals.npz", read_bytes(dir_ / "internals/internals.npz"));
+  EXPECT_NE(invalid().message().find("003_fc_output"), std::string::npos);
+
+  write_archive({member("003_fc_output", {2, 2}, 0.0F), member("004_relu_output", {2, 2}, 1.0F),
+                 member("005_extra", {1}, 0.0F)});
+  replace_listed("internals/internals.npz", read_bytes(dir_ / "internals/internals.npz"));
+  EXPECT_EQ(invalid().field, "members");
+}
+
+TEST_F(ArchiveBundle, SchemaOneManifestCannotNameAnArchive) {
+  manifest_.schema_version = 1;
+  testing::write_manifest_file(dir_, manifest_);
+  Error e = invalid();
+  EXPECT_NE(e.message().find("schema_version 1"), std::string::npos) << e.message();
+}
+
+// A store that keeps shared files: the bundle's tensors are in STORE/objects, not in its folder.
+class SharedBundle : public testing::TempDir {
+ protected:
+  void SetUp() override {
+    TempDir::SetUp();
+    bundle_ = bundle_dir(dir_, {"1.9.1", "fc", "module-checkpoint"});
+    manifest_ = testing::make_bundle(bundle_);
+    for (BundleFile& f : manifest_.files) {
+      if (f.role != FileRole::kOutput) continue;
+      f.shared = true;
+      fs::path object = shared_file_path(dir_, f.sha256);
+      fs::create_directories(object.parent_path());
+      fs::rename(bundle_ / f.path, object);
+      object_ = object;
+    }
+    testing::write_manifest_file(bundle_, manifest_);
+  }
+  fs::path bundle_;
+  fs::path object_;
+  Manifest manifest_;
+};
+
+TEST_F(SharedBundle, ValidatesFromTheSharedFolder) {
+  EXPECT_TRUE(has_shared_files(dir_));
+  Result<Manifest> result = validate_bundle(bundle_);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  const BundleFile* output = result->find_file("data/output_0.npy");
+  ASSERT_NE(output, nullptr);
+  EXPECT_TRUE(output->shared);
+  EXPECT_EQ(bundle_file_path(bundle_, *output), object_);
+  EXPECT_EQ(stored_file_key({"1.9.1", "fc", "module-checkpoint"}, *output),
+            "objects/" + output->sha256.substr(0, 2) + "/" + output->sha256);
+  // A view holds the file in the bundle's folder: that copy is the one read.
+  fs::copy_file(object_, bundle_ / "data/output_0.npy");
+  EXPECT_EQ(bundle_file_path(bundle_, *output), bundle_ / "data/output_0.npy");
+  EXPECT_TRUE(validate_bundle(bundle_).ok());
+}
+
+TEST_F(SharedBundle, MissingSharedFileIsNamedWithBothPlaces) {
+  fs::remove(object_);
+  Result<Manifest> result = validate_bundle(bundle_);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().source, object_.string());
+  EXPECT_NE(result.error().message().find("shared"), std::string::npos);
+}
+
+TEST_F(SharedBundle, AlteredSharedFileIsAShaMismatch) {
+  std::vector<std::byte> bytes = read_bytes(object_);
+  bytes.back() ^= std::byte{0x01};
+  write_bytes(object_, bytes);
+  Result<Manifest> result = validate_bundle(bundle_);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().field, "sha256");
+}
+
+TEST_F(SharedBundle, SchemaOneManifestCannotShareFiles) {
+  manifest_.schema_version = 1;
+  testing::write_manifest_file(bundle_, manifest_);
+  Result<Manifest> result = validate_bundle(bundle_);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message().find("shared"), std::string::npos);
+}
+
 TEST(SameFiles, ComparesFilesOnly) {
   Manifest a = testing::base_manifest();
   a.files = {{"data/output_0.npy", FileRole::kOutput, 10, std::string(64, 'a')}};

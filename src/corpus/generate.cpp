@@ -19,11 +19,11 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.hpp"
+#include "base/sha256.hpp"
 #include "corpus/bundle.hpp"
 #include "corpus/internal.hpp"
 #include "corpus/layout.hpp"
 #include "corpus/probe_run.hpp"
-#include "base/sha256.hpp"
 
 namespace mbcc::corpus {
 namespace {
@@ -280,7 +280,9 @@ Result<Manifest> manifest_from_probe(const fs::path& dir, const envs::Env& env,
     }
   }
   m.internals = read_probe_internals(meta["internals"], dir, roles, reader);
-  for (const InternalEntry& e : m.internals.outputs) roles[e.tensor.file] = FileRole::kInternal;
+  for (const InternalEntry& e : m.internals.outputs) {
+    roles[e.tensor.file] = e.member.empty() ? FileRole::kInternal : FileRole::kInternalsArchive;
+  }
   m.self_check = detail::read_self_checks(meta["self_check"]);
   if (reader.failed()) return reader.error();
 
@@ -350,6 +352,40 @@ CaseReport place_bundle(const fs::path& src, const Manifest& fresh, const ProbeC
   return make_report(c, CaseOutcome::kReplaced, "the old bundle " + why);
 }
 
+// The roles whose files a store that keeps shared files keeps there: the tensors, which many
+// releases write byte for byte. Graphs and the probe's description stay in the bundle's folder,
+// where a person reads them.
+bool is_shared_role(FileRole role) {
+  return role == FileRole::kParams || role == FileRole::kInput || role == FileRole::kOutput ||
+         role == FileRole::kInternalsArchive;
+}
+
+// Moves the validated bundle's tensor files into the store's shared folder (each a rename of
+// the whole file; content already there is not written again) and marks them shared. A kill
+// leaves at most unreferenced shared files, never a bundle that lacks one.
+Status share_files(const fs::path& src, Manifest& manifest, const fs::path& store) {
+  for (BundleFile& file : manifest.files) {
+    if (!is_shared_role(file.role)) continue;
+    const fs::path from = src / file.path;
+    const fs::path to = shared_file_path(store, file.sha256);
+    std::error_code ec;
+    fs::create_directories(to.parent_path(), ec);
+    if (ec) return store_error(to.parent_path(), "cannot create", ec.message());
+    if (rename_noreplace(from, to) != 0) {
+      if (errno != EEXIST)
+        return store_error(to, "cannot move a shared file", std::strerror(errno));
+      const std::uintmax_t there = fs::file_size(to, ec);
+      if (ec || there != file.size) {
+        return store_error(to, "a shared file of another size has this sha256's name",
+                           ec ? ec.message() : std::to_string(there) + " bytes");
+      }
+      fs::remove(from, ec);
+    }
+    file.shared = true;
+  }
+  return Ok{};
+}
+
 // Makes a bundle of a case the probe saved and publishes it.
 CaseReport publish_case(const ProbeCase& c, const envs::Env& env, const GenerateOptions& options,
                         const WorkDir& work) {
@@ -361,6 +397,13 @@ CaseReport publish_case(const ProbeCase& c, const envs::Env& env, const Generate
   if (!written.ok()) return make_report(c, CaseOutcome::kRejected, written.error().message());
   Result<Manifest> valid = validate_bundle(src);
   if (!valid.ok()) return make_report(c, CaseOutcome::kRejected, valid.error().message());
+  if (has_shared_files(options.store)) {
+    Status shared = share_files(src, *valid, options.store);
+    if (shared.ok()) {
+      shared = write_file_atomic(src / kManifestName, as_bytes(write_manifest(*valid)));
+    }
+    if (!shared.ok()) return make_report(c, CaseOutcome::kRejected, shared.error().message());
+  }
   return place_bundle(src, *valid, c, env, options, work);
 }
 

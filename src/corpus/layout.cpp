@@ -55,6 +55,24 @@ std::string bundle_object_key(const BundleKey& key, std::string_view path) {
   return std::string(kLayoutDir) + "/" + key.to_string() + "/" + std::string(path);
 }
 
+std::string shared_object_key(std::string_view sha256) {
+  return std::string(kSharedDir) + "/" + std::string(sha256.substr(0, 2)) + "/" +
+         std::string(sha256);
+}
+
+fs::path shared_file_path(const fs::path& store, std::string_view sha256) {
+  return store / shared_object_key(sha256);
+}
+
+fs::path store_of_bundle(const fs::path& bundle_dir) {
+  return bundle_dir.parent_path().parent_path().parent_path().parent_path();
+}
+
+bool has_shared_files(const fs::path& store) {
+  std::error_code ec;
+  return fs::is_directory(store / kSharedDir, ec);
+}
+
 Result<std::vector<BundleKey>> list_bundles(const fs::path& store) {
   std::vector<BundleKey> keys;
   fs::path root = store / kLayoutDir;

@@ -26,6 +26,10 @@ inline constexpr std::uint64_t kMaxExpectationsBytes = 4u << 20;
 // corrupt one.
 inline constexpr std::string_view kUnconvertedName = "unconverted.txt";
 
+// Files that many bundles hold byte for byte are kept once, at STORE/objects/<aa>/<sha256>
+// (aa: the first two hex digits); a manifest marks them "shared". Local stores and S3 alike.
+inline constexpr std::string_view kSharedDir = "objects";
+
 // Names one bundle in a store.
 struct BundleKey {
   std::string producer;  // "1.9.1"
@@ -43,6 +47,14 @@ std::filesystem::path release_dir(const std::filesystem::path& store, std::strin
 std::filesystem::path bundle_dir(const std::filesystem::path& store, const BundleKey& key);
 // The store key of a bundle's file: "v1/<producer>/<model>/<save-api>/<path>".
 std::string bundle_object_key(const BundleKey& key, std::string_view path);
+
+// Where a shared file's bytes are: in a local store, and as a store key.
+std::filesystem::path shared_file_path(const std::filesystem::path& store, std::string_view sha256);
+std::string shared_object_key(std::string_view sha256);
+// The store a bundle folder belongs to (the bundle is STORE/v1/<producer>/<model>/<save-api>).
+std::filesystem::path store_of_bundle(const std::filesystem::path& bundle_dir);
+// Whether the local store keeps shared files (has a shared folder).
+bool has_shared_files(const std::filesystem::path& store);
 
 // Every bundle of the store (a folder at bundle depth that holds a manifest, or
 // kUnconvertedName), sorted. A store

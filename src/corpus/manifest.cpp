@@ -7,8 +7,8 @@
 #include <span>
 
 #include "base/file.hpp"
-#include "corpus/internal.hpp"
 #include "base/sha256.hpp"
+#include "corpus/internal.hpp"
 
 namespace mbcc::corpus {
 namespace {
@@ -98,7 +98,7 @@ std::vector<std::string> read_names(const JsonValue& value) {
 }
 
 BundleFile read_file_entry(const JsonValue& value) {
-  value.allow_only({"path", "role", "size", "sha256"});
+  value.allow_only({"path", "role", "size", "sha256", "shared"});
   BundleFile file;
   file.path = read_bundle_path(value["path"]);
   std::string role = value["role"].string();
@@ -109,6 +109,7 @@ BundleFile read_file_entry(const JsonValue& value) {
   }
   file.size = static_cast<uint64_t>(value["size"].integer(0, kMaxFileSize));
   file.sha256 = read_sha256(value["sha256"]);
+  if (value["shared"].present()) file.shared = value["shared"].boolean();
   return file;
 }
 
@@ -139,7 +140,7 @@ Internals read_internals(const JsonValue& value) {
   value.allow_only({"status", "symbol", "outputs"});
   internals.symbol = read_nonempty(value["symbol"]);
   for (const JsonValue& entry : value["outputs"].elements()) {
-    entry.allow_only({"index", "name", "node", "op", "output", "file", "shape", "dtype"});
+    entry.allow_only({"index", "name", "node", "op", "output", "file", "member", "shape", "dtype"});
     internals.outputs.push_back(detail::read_internal_entry(entry));
   }
   return internals;
@@ -169,9 +170,23 @@ void check_tensor_files(const JsonValue& root, const Manifest& m) {
   name_all(
       root["outputs"], [&](std::size_t i) { return m.outputs[i].file; }, FileRole::kOutput);
   if (m.internals.status == InternalsStatus::kPresent) {
-    name_all(
-        root["internals"]["outputs"],
-        [&](std::size_t i) { return m.internals.outputs[i].tensor.file; }, FileRole::kInternal);
+    // An internal output is its own .npy, or one member of an archive that many share.
+    std::set<std::pair<std::string, std::string>> members;
+    std::vector<JsonValue> at = root["internals"]["outputs"].elements();
+    for (std::size_t i = 0; i < at.size(); ++i) {
+      const InternalEntry& e = m.internals.outputs[i];
+      if (e.member.empty()) {
+        name(at[i]["file"], e.tensor.file, FileRole::kInternal);
+        continue;
+      }
+      const BundleFile* listed = m.find_file(e.tensor.file);
+      if (listed == nullptr || listed->role != FileRole::kInternalsArchive) {
+        at[i]["file"].fail(json(e.tensor.file).dump(), "a listed file of role internals-archive");
+      } else if (!members.emplace(e.tensor.file, e.member).second) {
+        at[i]["member"].fail(json(e.member).dump(), "a member named by one entry only");
+      }
+      named.emplace(e.tensor.file, FileRole::kInternalsArchive);
+    }
   }
   if (m.internals.status == InternalsStatus::kPresent) {
     const BundleFile* graph = m.find_file(m.internals.symbol);
@@ -183,8 +198,8 @@ void check_tensor_files(const JsonValue& root, const Manifest& m) {
   std::vector<JsonValue> files = root["files"].elements();
   for (std::size_t i = 0; i < m.files.size(); ++i) {
     const BundleFile& f = m.files[i];
-    bool tensor_role =
-        f.role == FileRole::kInput || f.role == FileRole::kOutput || f.role == FileRole::kInternal;
+    bool tensor_role = f.role == FileRole::kInput || f.role == FileRole::kOutput ||
+                       f.role == FileRole::kInternal || f.role == FileRole::kInternalsArchive;
     if (tensor_role && !named.contains(f.path)) {
       files[i]["path"].fail(json(f.path).dump(),
                             "a tensor file named by an input, output or internals entry");
@@ -196,6 +211,26 @@ void check_tensor_files(const JsonValue& root, const Manifest& m) {
   });
   if (!has_model_file) root["files"].fail("no model file", "a symbol, params or model-json file");
   if (m.outputs.empty()) root["outputs"].fail("[]", "at least one golden output");
+}
+
+// What schema 2 added means nothing in a version 1 manifest: a reader of version 1 would look
+// for the files in the wrong place.
+void refuse_newer_fields(const JsonValue& root, const Manifest& m) {
+  std::vector<JsonValue> files = root["files"].elements();
+  for (std::size_t i = 0; i < m.files.size(); ++i) {
+    if (m.files[i].shared) files[i]["shared"].fail("true", "absent in schema_version 1");
+    if (m.files[i].role == FileRole::kInternalsArchive) {
+      files[i]["role"].fail("\"internals-archive\"", "a role of schema_version 1");
+    }
+  }
+  if (m.internals.status != InternalsStatus::kPresent) return;
+  std::vector<JsonValue> outputs = root["internals"]["outputs"].elements();
+  for (std::size_t i = 0; i < m.internals.outputs.size(); ++i) {
+    if (!m.internals.outputs[i].member.empty()) {
+      outputs[i]["member"].fail(json(m.internals.outputs[i].member).dump(),
+                                "absent in schema_version 1");
+    }
+  }
 }
 
 }  // namespace
@@ -244,6 +279,7 @@ InternalEntry read_internal_entry(const JsonValue& value) {
   entry.output = value["output"].integer(0, kMaxIndex);
   entry.tensor = read_tensor_entry(value, /*with_kind=*/false);
   entry.name = entry.tensor.name;
+  if (value["member"].present()) entry.member = read_nonempty(value["member"]);
   return entry;
 }
 
@@ -253,6 +289,7 @@ json internal_entry_json(const InternalEntry& entry) {
   out["node"] = entry.node;
   out["op"] = entry.op;
   out["output"] = entry.output;
+  if (!entry.member.empty()) out["member"] = entry.member;
   return out;
 }
 
@@ -339,7 +376,7 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& source
                    "self_check"});
   Manifest m;
   m.schema_version = static_cast<int>(
-      root["schema_version"].integer(kManifestSchemaVersion, kManifestSchemaVersion));
+      root["schema_version"].integer(kOldestManifestSchemaVersion, kManifestSchemaVersion));
 
   JsonValue case_ = root["case"];
   case_.allow_only({"model", "save_api"});
@@ -398,6 +435,7 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& source
     entry.allow_only({"load_api", "status", "max_abs_err", "reason"});
   }
   m.self_check = detail::read_self_checks(root["self_check"]);
+  if (!reader.failed() && m.schema_version < 2) refuse_newer_fields(root, m);
   if (!reader.failed()) check_tensor_files(root, m);
   if (reader.failed()) return reader.error();
   return m;
@@ -417,6 +455,7 @@ std::string write_manifest(const Manifest& m) {
                      {"role", file_role_name(f.role)},
                      {"size", f.size},
                      {"sha256", f.sha256}});
+    if (f.shared) files.back()["shared"] = true;
   }
   json inputs = json::array();
   for (const TensorEntry& e : m.inputs) inputs.push_back(detail::tensor_entry_json(e));

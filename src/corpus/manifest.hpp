@@ -20,19 +20,23 @@
 
 namespace mbcc::corpus {
 
-// Bumped when a reader of the previous version would misread a manifest.
-inline constexpr int kManifestSchemaVersion = 1;
+// Bumped when a reader of the previous version would misread a manifest. Version 2 added
+// internals kept in one archive and files kept once in the store's shared folder; version 1
+// manifests are read as they are.
+inline constexpr int kManifestSchemaVersion = 2;
+inline constexpr int kOldestManifestSchemaVersion = 1;
 
 // What a bundle file is, which decides how validation parses it.
 enum class FileRole {
-  kSymbol,          // symbol (graph) JSON
-  kParams,          // parameters: an NDArray list file or an npz archive
-  kModelJson,       // Block.save's model JSON (holds graphs as strings)
-  kInput,           // golden input, .npy
-  kOutput,          // golden output, .npy
-  kInternal,        // one per-node output of the forward pass, .npy
-  kInternalsIndex,  // the probe's index of the internals (JSON)
-  kProbe,           // the probe's own description of the bundle (JSON), read by its loaders
+  kSymbol,            // symbol (graph) JSON
+  kParams,            // parameters: an NDArray list file or an npz archive
+  kModelJson,         // Block.save's model JSON (holds graphs as strings)
+  kInput,             // golden input, .npy
+  kOutput,            // golden output, .npy
+  kInternal,          // one per-node output of the forward pass, .npy
+  kInternalsArchive,  // every per-node output of the forward pass, one npz member each
+  kInternalsIndex,    // the probe's index of the internals (JSON)
+  kProbe,             // the probe's own description of the bundle (JSON), read by its loaders
 };
 
 struct FileRoleInfo {
@@ -40,13 +44,14 @@ struct FileRoleInfo {
   std::string_view name;  // as written in the manifest
 };
 
-inline constexpr std::array<FileRoleInfo, 8> kFileRoles = {{
+inline constexpr std::array<FileRoleInfo, 9> kFileRoles = {{
     {FileRole::kSymbol, "symbol"},
     {FileRole::kParams, "params"},
     {FileRole::kModelJson, "model-json"},
     {FileRole::kInput, "input"},
     {FileRole::kOutput, "output"},
     {FileRole::kInternal, "internal"},
+    {FileRole::kInternalsArchive, "internals-archive"},
     {FileRole::kInternalsIndex, "internals-index"},
     {FileRole::kProbe, "probe"},
 }};
@@ -67,6 +72,9 @@ struct BundleFile {
   FileRole role = FileRole::kParams;
   uint64_t size = 0;
   std::string sha256;  // lowercase hex
+  // The bytes are kept once for the whole store, in its shared folder under their sha256
+  // (layout.hpp), instead of in the bundle's folder (schema 2).
+  bool shared = false;
   bool operator==(const BundleFile&) const = default;
 };
 
@@ -121,7 +129,8 @@ struct InternalEntry {
   std::string node;
   std::string op;
   int64_t output = 0;  // output index of the node
-  TensorEntry tensor;
+  TensorEntry tensor;  // tensor.file: its .npy, or the archive that holds it
+  std::string member;  // the archive's member holding it (schema 2); empty for an .npy
   bool operator==(const InternalEntry&) const = default;
 };
 

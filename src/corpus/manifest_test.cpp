@@ -23,13 +23,13 @@ json valid_manifest_json() {
   m.internals.status = InternalsStatus::kPresent;
   m.internals.reason.clear();
   m.internals.symbol = "model/fc-symbol.json";
-  m.internals.outputs = {
-      {3,
-       "fc_output",
-       "fc",
-       "FullyConnected",
-       0,
-       {"fc_output", "internals/003_fc_output.npy", {2, 2}, DType::kFloat32, ""}}};
+  m.internals.outputs = {{3,
+                          "fc_output",
+                          "fc",
+                          "FullyConnected",
+                          0,
+                          {"fc_output", "internals/003_fc_output.npy", {2, 2}, DType::kFloat32, ""},
+                          ""}};
   return json::parse(write_manifest(m));
 }
 
@@ -73,11 +73,54 @@ TEST(Manifest, NotJson) {
 
 TEST(Manifest, RefusesAnotherSchemaVersion) {
   json text = valid_manifest_json();
-  text["schema_version"] = 2;
+  text["schema_version"] = 3;
   Error e = rejected(text);
   EXPECT_EQ(e.location, "$.schema_version");
-  EXPECT_EQ(e.found, "2");
-  EXPECT_EQ(e.allowed, "an integer in [1, 1]");
+  EXPECT_EQ(e.found, "3");
+  EXPECT_EQ(e.allowed, "an integer in [1, 2]");
+}
+
+TEST(Manifest, ReadsVersionOneAsItIs) {
+  json text = valid_manifest_json();
+  text["schema_version"] = 1;
+  Result<Manifest> parsed = parse_manifest(text.dump(), "manifest.json");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(parsed->schema_version, 1);
+  EXPECT_EQ(json::parse(write_manifest(*parsed)), text);  // written back as version 1
+}
+
+// Schema 2: internals as members of one archive, and files kept in the store's shared folder.
+TEST(Manifest, ArchiveMembersAndSharedFilesRoundTrip) {
+  json text = valid_manifest_json();
+  text["files"][2] = {{"path", "internals/internals.npz"},
+                      {"role", "internals-archive"},
+                      {"size", 144},
+                      {"sha256", std::string(64, 'a')},
+                      {"shared", true}};
+  json& internal = text["internals"]["outputs"][0];
+  internal["file"] = "internals/internals.npz";
+  internal["member"] = "003_fc_output";
+  json second = internal;
+  second["index"] = 4;
+  second["member"] = "004_fc_output";
+  text["internals"]["outputs"].push_back(second);
+  Result<Manifest> parsed = parse_manifest(text.dump(), "manifest.json");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_TRUE(parsed->find_file("internals/internals.npz")->shared);
+  EXPECT_EQ(parsed->internals.outputs[1].member, "004_fc_output");
+  EXPECT_EQ(json::parse(write_manifest(*parsed)), text);
+
+  second["member"] = "003_fc_output";  // two entries naming one member
+  text["internals"]["outputs"][1] = second;
+  EXPECT_EQ(rejected(text).location, "$.internals.outputs[1].member");
+}
+
+TEST(Manifest, MemberOfAFileThatIsNotAnArchiveIsRefused) {
+  json text = valid_manifest_json();
+  text["internals"]["outputs"][0]["member"] = "003_fc_output";
+  Error e = rejected(text);
+  EXPECT_EQ(e.location, "$.internals.outputs[0].file");
+  EXPECT_NE(e.allowed.find("internals-archive"), std::string::npos);
 }
 
 TEST(Manifest, RefusesUnknownAndMissingFields) {

@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "base/file.hpp"
+#include "corpus/bundle.hpp"
 #include "corpus/manifest.hpp"
 
 namespace mbcc::corpus {
@@ -67,8 +68,8 @@ Result<std::vector<StoreBundle>> list_store_bundles(store::Store& store) {
         !check_layout_name(parts[3], "save API").ok()) {
       continue;
     }
-    bundles.push_back({{std::string(parts[1]), std::string(parts[2]), std::string(parts[3])},
-                       object.size});
+    bundles.push_back(
+        {{std::string(parts[1]), std::string(parts[2]), std::string(parts[3])}, object.size});
   }
   std::sort(bundles.begin(), bundles.end(),
             [](const StoreBundle& a, const StoreBundle& b) { return a.key < b.key; });
@@ -108,8 +109,7 @@ Result<PullResult> pull_bundles(store::Store& store, store::Cache& cache,
     auto manifest = read_manifest(manifests[b].dest);
     if (!manifest) continue;  // copied as it is: the check says ARTIFACT_CORRUPT and why
     for (const BundleFile& file : manifest->files) {
-      wanted[b].requests.push_back(
-          {bundle_object_key(bundles[b].key, file.path), file.sha256, file.size});
+      wanted[b].requests.push_back({stored_file_key(bundles[b].key, file), file.sha256, file.size});
       wanted[b].destinations.push_back(bundle_dir(view, bundles[b].key) / file.path);
       all.push_back(wanted[b].requests.back());
     }
