@@ -262,3 +262,35 @@ def test_progress_is_drawn_on_a_terminal_and_quiet_elsewhere(server, tmp_path):
     shown = subprocess.run(["script", "-qec", command, "/dev/null"], env=env, capture_output=True)
     assert shown.returncode == 0, shown.stdout
     assert b"\r\x1b[Kfiles 1/" in shown.stdout, shown.stdout
+
+
+def test_a_store_that_shares_files_sends_each_content_once(server, s3, tmp_path):
+    """Tensors kept once in STORE/objects go to the bucket's objects/ once, however many bundles
+    hold them, and a check from the bucket reads them back as the local store does."""
+    env = aws_env(server, tmp_path)
+    store = tmp_path / "shared-store"
+    subprocess.run([mbcc_bin(), "generate", "--mxnet", "1.9.1", "--model", "bn-cnn",
+                    "--share-files", "--store", str(store), "--jobs", "2"],
+                   check=True, capture_output=True)
+    prefix = "night-shared"
+    url = f"s3://{server['bucket']}/{prefix}"
+    published = mbcc(env, "publish", store, url)
+    assert published.returncode == 0, published.stderr
+    objects = bucket_objects(s3, server, prefix + "/")
+    local_objects = {str(p.relative_to(store)): p.stat().st_size
+                     for p in (store / "objects").rglob("*") if p.is_file()}
+    assert local_objects and {k: v for k, v in objects.items() if k.startswith("objects/")} == local_objects
+    manifests = [json.loads(p.read_text()) for p in store.glob("v1/*/*/*/manifest.json")]
+    for m in manifests:  # a shared file has no copy under its bundle
+        bundle = f"v1/1.9.1/{m['case']['model']}/{m['case']['save_api']}/"
+        for f in m["files"]:
+            assert (bundle + f["path"] in objects) != bool(f.get("shared")), (bundle, f)
+
+    cold, report = check(env, tmp_path, url)
+    local, local_report = check(env, tmp_path / "local", store)
+    assert cold.returncode == local.returncode == 0, cold.stdout + cold.stderr
+    assert report["checks"] and verdicts(report) == verdicts(local_report)
+
+    again = mbcc(env, "publish", store, url, "--force")
+    assert again.returncode == 0, again.stderr
+    assert bucket_objects(s3, server, prefix + "/") == objects

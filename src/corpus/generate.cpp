@@ -151,7 +151,7 @@ Result<json> read_json_file(const fs::path& path) {
   return value;
 }
 
-// The internals as the probe's index file lists them; records the index file's role.
+// The internals as the probe's index file lists them.
 Internals read_probe_internals(const JsonValue& value, const fs::path& dir,
                                std::map<std::string, FileRole>& roles, JsonReader& reader) {
   Internals internals;
@@ -171,7 +171,10 @@ Internals read_probe_internals(const JsonValue& value, const fs::path& dir,
     value["index"].fail(index.error().message(), "a readable internals index");
     return internals;
   }
-  roles[index_path] = FileRole::kInternalsIndex;
+  // The manifest carries the whole index, so the probe's copy does not go into the bundle.
+  std::error_code removed;
+  fs::remove(dir / index_path, removed);
+  if (removed) value["index"].fail(removed.message(), "an index file mbcc can remove");
   JsonReader index_reader((dir / index_path).string());
   JsonValue root(index_reader, &*index, "$");
   internals.status = InternalsStatus::kPresent;
