@@ -80,10 +80,14 @@ std::string doctor_text(int& missing) {
 void add_version_and_doctor(CLI::App& app, int& exit_code) {
   app.add_flag("--verbose")
       ->description("with --version: also where mbcc found its parts (as mbcc doctor)");
-  // The version flag's text is made when the flag is seen, after the whole line is parsed.
+  // The version flag's text is made when the flag is seen, after the whole line is parsed;
+  // CLI11 prints it with a newline of its own.
   app.set_version_flag("--version", [&app] {
+    if (app.count("--verbose") == 0) return version_line();
     int missing = 0;
-    return app.count("--verbose") > 0 ? doctor_text(missing) : version_line();
+    std::string text = doctor_text(missing);
+    text.pop_back();
+    return text;
   });
   auto* doctor = app.add_subcommand(
       "doctor",
