@@ -9,9 +9,10 @@ install(DIRECTORY corpus/ DESTINATION ${CMAKE_INSTALL_DATADIR}/mbcc/corpus)
 install(FILES README.md LICENSE docs/releases.md docs/format-notes.md
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
-# mbcc(1), made from the command's own --help and --version plus packaging/mbcc.h2m.
+# mbcc(1), made from the command's own --help and --version plus packaging/mbcc.h2m (not in the
+# sanitizer builds, which are never installed).
 find_program(HELP2MAN help2man)
-if(HELP2MAN)
+if(HELP2MAN AND NOT MBCC_SANITIZE)
   add_custom_command(OUTPUT mbcc.1.gz
     COMMAND ${HELP2MAN} --no-info --name "model backward-compatibility checker for Apache MXNet"
       --include ${CMAKE_CURRENT_SOURCE_DIR}/packaging/mbcc.h2m --output mbcc.1 $<TARGET_FILE:mbcc>
@@ -20,7 +21,7 @@ if(HELP2MAN)
     COMMENT "Making the man page mbcc(1)")
   add_custom_target(man ALL DEPENDS mbcc.1.gz)
   install(FILES ${CMAKE_CURRENT_BINARY_DIR}/mbcc.1.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
-else()
+elseif(NOT HELP2MAN)
   message(STATUS "help2man not found (Debian package help2man): no man page")
 endif()
 
