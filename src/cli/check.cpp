@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "base/file.hpp"
+#include "base/install_dirs.hpp"
 #include "check/check_result.hpp"
 #include "check/expectations.hpp"
 #include "check/run.hpp"
@@ -25,7 +26,6 @@
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
 #include "cli/stores.hpp"
-#include "corpus/generate.hpp"
 #include "corpus/layout.hpp"
 #include "envs/envs.hpp"
 #include "report/html.hpp"
@@ -51,15 +51,11 @@ struct Tools {
 };
 
 Result<Tools> find_tools() {
-  Result<fs::path> probe_dir = corpus::find_probe_dir();
+  Result<fs::path> probe_dir = find_installed(InstalledPart::kProbe);
   if (!probe_dir.ok()) return probe_dir.error();
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  const fs::path worker = exe.parent_path() / "mbcc-capi-worker";
-  if (ec || ::access(worker.c_str(), X_OK) != 0) {
-    return Error::plain(worker.string(), "mbcc's C API worker is not beside mbcc");
-  }
-  return Tools{*probe_dir, worker};
+  Result<fs::path> worker = find_installed(InstalledPart::kCapiWorker);
+  if (!worker.ok()) return worker.error();
+  return Tools{*probe_dir, *worker};
 }
 
 WorkerSetup python_setup(const fs::path& python, const Tools& tools) {
@@ -216,8 +212,13 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir, fs::path& st
     }
   }
   options.store = args.store;
-  if (options.store.empty() && tools.ok()) {
-    options.store = tools->probe_dir.parent_path() / "corpus";
+  if (options.store.empty()) {
+    Result<fs::path> corpus = find_installed(InstalledPart::kCorpus);
+    if (corpus.ok()) {
+      options.store = *corpus;
+    } else {
+      setup_errors.push_back(corpus.error().message());
+    }
   }
   const bool original = args.store_layout == "original";
   if (original && args.store.empty()) {

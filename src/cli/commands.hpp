@@ -6,6 +6,8 @@
 
 namespace mbcc::cli {
 
+// --version (with --verbose: as doctor) and `mbcc doctor` (exit 1 when a part is missing).
+void add_version_and_doctor(CLI::App& app, int& exit_code);
 void add_inspect(CLI::App& app, int& exit_code);
 void add_convert(CLI::App& app, int& exit_code);
 void add_env(CLI::App& app, int& exit_code);

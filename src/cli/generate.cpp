@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include "base/install_dirs.hpp"
 #include "cli/commands.hpp"
 #include "corpus/generate.hpp"
 #include "corpus/layout.hpp"
@@ -43,7 +44,7 @@ int run_generate(const GenerateArgs& args) {
     fmt::print(stderr, "mbcc generate: give --mxnet VERSION (repeatable) or --all-releases\n");
     return 2;
   }
-  Result<std::filesystem::path> python_dir = corpus::find_probe_dir();
+  Result<std::filesystem::path> python_dir = find_installed(InstalledPart::kProbe);
   if (!python_dir.ok()) {
     fmt::print(stderr, "mbcc generate: {}\n", python_dir.error().message());
     return 2;

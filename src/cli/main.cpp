@@ -7,9 +7,9 @@
 int main(int argc, char** argv) {
   CLI::App app{"mbcc: does a model saved by MXNet release X still load and compute the same "
                "outputs on release Y?"};
-  app.set_version_flag("--version", std::string("mbcc ") + MBCC_VERSION);
   app.require_subcommand(1);
   int exit_code = 0;
+  mbcc::cli::add_version_and_doctor(app, exit_code);
   mbcc::cli::add_inspect(app, exit_code);
   mbcc::cli::add_convert(app, exit_code);
   mbcc::cli::add_env(app, exit_code);

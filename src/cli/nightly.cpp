@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/file.hpp"
+#include "base/install_dirs.hpp"
 #include "check/check_result.hpp"
 #include "cli/check.hpp"
 #include "cli/commands.hpp"
@@ -48,7 +49,7 @@ Result<std::vector<std::string>> missing_releases(const NightlyArgs& args,
 
 // Generates each release into a staging folder and publishes it; false when one failed.
 bool generate_and_publish(const NightlyArgs& args, const std::vector<std::string>& releases) {
-  Result<fs::path> python_dir = corpus::find_probe_dir();
+  Result<fs::path> python_dir = find_installed(InstalledPart::kProbe);
   if (!python_dir) {
     fmt::print(stderr, "mbcc nightly: {}\n", python_dir.error().message());
     return false;

@@ -555,28 +555,6 @@ ReleaseReport generate_release(std::string_view version, const GenerateOptions& 
   return generate_in_env(*env, options);
 }
 
-Result<fs::path> find_probe_dir() {
-  auto has_probe = [](const fs::path& dir) {
-    std::error_code ec;
-    return fs::exists(dir / "mbcc_probe" / "__main__.py", ec);
-  };
-  if (const char* from_env = std::getenv("MBCC_PYTHON_DIR"); from_env && *from_env) {
-    if (has_probe(from_env)) return fs::path(from_env);
-    return Error::plain(from_env, "MBCC_PYTHON_DIR has no mbcc_probe/__main__.py");
-  }
-  std::vector<fs::path> tried;
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) tried.push_back(exe.parent_path().parent_path() / "share" / "mbcc" / "python");
-  tried.emplace_back(MBCC_PYTHON_SOURCE_DIR);
-  for (const fs::path& dir : tried) {
-    if (has_probe(dir)) return dir;
-  }
-  std::string places;
-  for (const fs::path& dir : tried) places += (places.empty() ? "" : ", ") + dir.string();
-  return Error::plain("mbcc_probe", "not found in " + places + "; set MBCC_PYTHON_DIR");
-}
-
 namespace detail {
 
 std::string utc_now() {

@@ -93,8 +93,4 @@ ReleaseReport generate_release(std::string_view version, const GenerateOptions& 
 // envs::install in generate_release; tests pass a fake one).
 ReleaseReport generate_in_env(const envs::Env& env, const GenerateOptions& options);
 
-// Where mbcc_probe is: $MBCC_PYTHON_DIR, else <executable>/../share/mbcc/python, else the
-// source tree mbcc was built from. The error lists the places looked at.
-Result<std::filesystem::path> find_probe_dir();
-
 }  // namespace mbcc::corpus
