@@ -4,6 +4,7 @@
 
 #include "registry/diff.hpp"
 #include "registry/dump.hpp"
+#include "registry/explain.hpp"
 
 namespace mbcc::registry {
 namespace {
@@ -68,6 +69,26 @@ TEST(Shipped, RealChangesBetweenReleases) {
   const Change* workspace = to_beta.find("Deconvolution", "workspace");
   ASSERT_NE(workspace, nullptr);
   EXPECT_EQ(workspace->kind, ChangeKind::kDefaultChanged);
+}
+
+}  // namespace
+}  // namespace mbcc::registry
+
+namespace mbcc::registry {
+namespace {
+
+TEST(Shipped, ExplainsWhichReleasesHaveAnArgumentOrOp) {
+  auto history = read_history(kDir);
+  ASSERT_TRUE(history.ok()) << history.error().message();
+  const std::string argument = explain_argument(*history, "RNN", "use_sequence_length", "1.4.1");
+  EXPECT_TRUE(argument.starts_with("`use_sequence_length`: an argument of RNN in 1.5.0")) << argument;
+  EXPECT_TRUE(argument.ends_with("2.0.0b1; 1.4.1 does not have it")) << argument;
+  const std::string op = explain_operator(*history, "SoftmaxOutput", "2.0.0a0");
+  EXPECT_TRUE(op.starts_with("`SoftmaxOutput`: an operator in 0.11.0–1.")) << op;
+  EXPECT_TRUE(op.ends_with(", 2.0.0b1; 2.0.0a0 does not have it")) << op;
+  EXPECT_EQ(explain_operator(*history, "NoSuchOp", "1.9.1"),
+            "`NoSuchOp`: an operator: no release from 0.11.0 to 2.0.0b1 has it");
+  EXPECT_EQ(explain_operator(*history, "Pooling", "9.9.9"), "");  // not a dumped release
 }
 
 }  // namespace
