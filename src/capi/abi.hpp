@@ -98,6 +98,14 @@ using NotifyShutdown = int (*)();
 using SetIsNumpyShape = int (*)(int, int*);
 using ListAllOpNames = int (*)(u32*, const char***);
 
+// The operator registry (registry part): an OpHandle is the AtomicSymbolCreator of its op.
+using NNGetOpHandle = int (*)(const char*, MxHandle*);
+// (creator, name, description, num_args, arg_names, arg_type_infos, arg_descriptions,
+//  key_var_num_args, return_type)
+using SymbolGetAtomicSymbolInfo = int (*)(MxHandle, const char**, const char**, u32*, const char***,
+                                          const char***, const char***, const char**, const char**);
+using SymbolCreateAtomicSymbol = int (*)(MxHandle, u32, const char**, const char**, MxHandle*);
+
 using SymbolCreateFromFile = int (*)(const char*, MxHandle*);
 using SymbolCreateFromJSON = int (*)(const char*, MxHandle*);
 using SymbolFree = int (*)(MxHandle);

@@ -186,6 +186,50 @@ Owned Library::own_array(MxHandle array) const {
   return {array, get<fn::NDArrayFree>("MXNDArrayFree")};
 }
 
+Result<std::vector<std::string>> Library::op_names() const {
+  u32 count = 0;
+  const char** names = nullptr;
+  MBCC_TRY(check(get<fn::ListAllOpNames>("MXListAllOpNames")(&count, &names), "MXListAllOpNames"));
+  return std::vector<std::string>(names, names + count);
+}
+
+Result<OpInfo> Library::op_info(const std::string& name) const {
+  MxHandle op = nullptr;
+  MBCC_TRY(check(get<fn::NNGetOpHandle>("NNGetOpHandle")(name.c_str(), &op), "NNGetOpHandle"));
+  const char* real_name = nullptr;
+  const char* description = nullptr;
+  const char* key_var_num_args = nullptr;
+  const char* return_type = nullptr;
+  u32 count = 0;
+  const char** names = nullptr;
+  const char** types = nullptr;
+  const char** descriptions = nullptr;
+  MBCC_TRY(check(get<fn::SymbolGetAtomicSymbolInfo>("MXSymbolGetAtomicSymbolInfo")(
+                     op, &real_name, &description, &count, &names, &types, &descriptions,
+                     &key_var_num_args, &return_type),
+                 "MXSymbolGetAtomicSymbolInfo"));
+  OpInfo info;
+  info.real_name = real_name == nullptr ? name : real_name;
+  info.arg_names.assign(names, names + count);
+  info.arg_types.assign(types, types + count);
+  info.key_var_num_args = key_var_num_args == nullptr ? "" : key_var_num_args;
+  return info;
+}
+
+Result<ParserProbe> Library::probe_parser(const std::string& name, const std::string& key,
+                                          const std::string& value) const {
+  MxHandle op = nullptr;
+  MBCC_TRY(check(get<fn::NNGetOpHandle>("NNGetOpHandle")(name.c_str(), &op), "NNGetOpHandle"));
+  const char* keys[] = {key.c_str()};
+  const char* values[] = {value.c_str()};
+  MxHandle symbol = nullptr;
+  const int rc =
+      get<fn::SymbolCreateAtomicSymbol>("MXSymbolCreateAtomicSymbol")(op, 1, keys, values, &symbol);
+  if (rc != 0) return ParserProbe{false, last_error()};
+  own_symbol(symbol);  // freed at once: only the refusal mattered
+  return ParserProbe{true, ""};
+}
+
 Result<Owned> Library::symbol_from_file(const std::filesystem::path& file) const {
   MxHandle symbol = nullptr;
   MBCC_TRY(check(get<fn::SymbolCreateFromFile>("MXSymbolCreateFromFile")(file.c_str(), &symbol),

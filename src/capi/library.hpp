@@ -58,6 +58,20 @@ struct InferredShapes {
   bool complete = false;
 };
 
+// One registry entry as MXSymbolGetAtomicSymbolInfo reports it (for an alias: its real op).
+struct OpInfo {
+  std::string real_name;
+  std::vector<std::string> arg_names;
+  std::vector<std::string> arg_types;  // dmlc type strings: "int, optional, default='1'"
+  std::string key_var_num_args;        // "" when the op has no variadic-count key
+};
+
+// What MXSymbolCreateAtomicSymbol did with one key its op cannot know.
+struct ParserProbe {
+  bool accepted = false;  // true: the op has no parameter parser, it takes any key
+  std::string message;    // MXGetLastError's text when it refused
+};
+
 struct NamedShape {
   std::string name;
   Shape shape;
@@ -84,6 +98,13 @@ class Library {
 
   // No-op on releases without numpy shape semantics.
   Status set_np_shape(int value) const;
+
+  // Every registered op name, aliases included, copied out of MXNet's thread-local buffer.
+  Result<std::vector<std::string>> op_names() const;
+  Result<OpInfo> op_info(const std::string& name) const;
+  // Creates op `name` with the single attribute key=value, which its parser (if any) refuses.
+  Result<ParserProbe> probe_parser(const std::string& name, const std::string& key,
+                                   const std::string& value) const;
 
   Result<Owned> symbol_from_file(const std::filesystem::path& file) const;
   Result<std::vector<std::string>> list_arguments(MxHandle symbol) const;

@@ -14,6 +14,7 @@
 //           "timings": {"load_ms", "run_ms"}}
 //   "error" is present unless the status is ok: `call` names the MXNet function that failed
 //   (empty when mbcc found the problem itself) and `message` is MXGetLastError's text as is.
+//   A line with a "registry" member is a registry request instead (worker.hpp, serve_registry).
 //   Status "error" means the request itself could not be served (bad JSON, unreadable input
 //   file, output not writable): it is the caller's problem, not a verdict on the candidate.
 #pragma once

@@ -126,4 +126,58 @@ Answer serve(const Library& library, const Request& request) {
   return answer;
 }
 
+namespace {
+
+Json registry_error(Json id, const Error& error) {
+  return Json{{"id", std::move(id)},
+              {"status", "error"},
+              {"error", {{"call", error.field}, {"message", error.message()}}}};
+}
+
+Json registry_ops(const Library& library, Json id) {
+  auto names = library.op_names();
+  if (!names) return registry_error(std::move(id), names.error());
+  Json ops = Json::array();
+  for (const std::string& name : *names) {
+    auto info = library.op_info(name);
+    if (!info) return registry_error(std::move(id), info.error());
+    Json args = Json::array();
+    for (std::size_t i = 0; i < info->arg_names.size(); ++i) {
+      args.push_back(Json::array({info->arg_names[i], info->arg_types[i]}));
+    }
+    ops.push_back({{"name", name},
+                   {"real_name", info->real_name},
+                   {"key_var_num_args", info->key_var_num_args},
+                   {"args", std::move(args)}});
+  }
+  return Json{{"id", std::move(id)},
+              {"status", "ok"},
+              {"version", library.version()},
+              {"ops", std::move(ops)}};
+}
+
+}  // namespace
+
+std::optional<Json> serve_registry(const Library& library, std::string_view line) {
+  Json request = Json::parse(line, nullptr, false);
+  if (!request.is_object() || !request.contains("registry")) return std::nullopt;
+  Json id = request.value("id", Json());
+  const Json& what = request["registry"];
+  if (what == "ops") return registry_ops(library, std::move(id));
+  if (what == "probe" && request.value("op", Json()).is_string() &&
+      request.value("key", Json()).is_string() && request.value("value", Json()).is_string()) {
+    auto probe =
+        library.probe_parser(request["op"].get<std::string>(), request["key"].get<std::string>(),
+                             request["value"].get<std::string>());
+    if (!probe) return registry_error(std::move(id), probe.error());
+    return Json{{"id", std::move(id)},
+                {"status", "ok"},
+                {"accepted", probe->accepted},
+                {"message", probe->message}};
+  }
+  return registry_error(std::move(id), Error::plain("request",
+                                                    "a registry request is \"ops\" or \"probe\" "
+                                                    "with string op, key and value"));
+}
+
 }  // namespace mbcc::capi

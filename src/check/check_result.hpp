@@ -39,6 +39,7 @@ struct DivergingNode {
 struct CandidateMessage {
   std::string text;
   MessageClass kind;
+  std::string explanation;  // what the registries say of the op or argument named; may be ""
   bool operator==(const CandidateMessage&) const = default;
 };
 

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "check/schema_explanation.hpp"
 #include "corpus/bundle.hpp"
 #include "formats/npy.hpp"
 #include "runners/pool.hpp"
@@ -127,7 +128,7 @@ struct Attempt {
 };
 
 CandidateMessage candidate_message(const runners::Failure& failure) {
-  return {failure.message, classify_message(failure.message)};
+  return {failure.message, classify_message(failure.message), ""};
 }
 
 // Compares the worker's outputs with the goldens, in order: the Python worker names them
@@ -627,6 +628,7 @@ RunResult run_checks(const RunOptions& options) {
     for (CheckResult& check : result.checks) {
       settle_verdict(check, options.expectations, options.today);
     }
+    if (!options.registry_dir.empty()) explain_refusals(options.registry_dir, result.checks);
   }
   result.run.finished_at = now_seconds();
   return result;

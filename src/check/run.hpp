@@ -81,6 +81,8 @@ struct RunOptions {
   // keep_outputs.
   std::filesystem::path work_dir;
   bool keep_outputs = false;
+  // The registry dumps that explain refusals of unknown ops and arguments; empty: none.
+  std::filesystem::path registry_dir;
   std::function<void(std::string_view)> progress;  // one line per pool; may be empty
   // After each check's outcome: how many of the run's checks have one, of how many (settled
   // checks count from the start); may be empty.

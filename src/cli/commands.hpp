@@ -17,5 +17,7 @@ void add_publish(CLI::App& app, int& exit_code);
 void add_nightly(CLI::App& app, int& exit_code);
 void add_pull(CLI::App& app, int& exit_code);
 void add_report(CLI::App& app, int& exit_code);
+void add_ops(CLI::App& app, int& exit_code);
+void add_scan(CLI::App& app, int& exit_code);
 
 }  // namespace mbcc::cli

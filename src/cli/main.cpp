@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   mbcc::cli::add_nightly(app, exit_code);
   mbcc::cli::add_pull(app, exit_code);
   mbcc::cli::add_report(app, exit_code);
+  mbcc::cli::add_ops(app, exit_code);
+  mbcc::cli::add_scan(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -186,6 +186,9 @@ std::vector<std::string> describe_check(const CheckResult& check, std::size_t me
                              : fmt::format("  {}", text[i]));
     }
     if (shown < text.size()) lines.push_back(fmt::format("  … {} more lines", text.size() - shown));
+    if (!check.message->explanation.empty()) {
+      lines.push_back(fmt::format("registry: {}", check.message->explanation));
+    }
   }
   for (const OutputResult& output : check.outputs) {
     for (std::string& line : describe_comparison(output.name, output.comparison)) {

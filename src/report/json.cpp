@@ -96,7 +96,8 @@ json to_json(const CheckResult& c) {
   if (c.message) {
     message = {{"text", c.message->text},
                {"kind", message_kind_name(c.message->kind.kind)},
-               {"subject", c.message->kind.subject}};
+               {"subject", c.message->kind.subject},
+               {"explanation", c.message->explanation}};
   }
   json attempts = json::array();
   for (Verdict v : c.attempts) attempts.push_back(verdict_name(v));

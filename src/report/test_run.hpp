@@ -63,7 +63,7 @@ inline RunResult test_run() {
   const std::string missing =
       "AssertionError: Parameter 'conv0_weight' is missing in file 'lenet.params', which "
       "contains parameters: '0.weight', '0.bias'.";
-  xfail.message = CandidateMessage{missing, classify_message(missing)};
+  xfail.message = CandidateMessage{missing, classify_message(missing), ""};
   xfail.expectation = ExpectationRecord{{Verdict::kLoadFail},
                                         "1.2.0 wrote structural names",
                                         "https://github.com/apache/mxnet/issues/11091",
@@ -76,7 +76,7 @@ inline RunResult test_run() {
   const std::string markup =
       "MXNetError: Failed loading Op <script>alert(\"x\")</script> of type Soft]]>Max & co\n"
       "Stack trace:\n  [bt] (0) libmxnet.so\n  [bt] (1) libmxnet.so\n  [bt] (2) libmxnet.so";
-  load_fail.message = CandidateMessage{markup, classify_message(markup)};
+  load_fail.message = CandidateMessage{markup, classify_message(markup), ""};
   r.checks.push_back(load_fail);
 
   CheckResult unsupported =

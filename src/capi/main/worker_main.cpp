@@ -58,6 +58,11 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   std::string line;
   while (std::getline(std::cin, line)) {
     if (is_blank(line)) continue;
+    if (auto registry_answer = serve_registry(**library, line)) {
+      // MXNet's messages are not always UTF-8: replace what is not.
+      emit(answers, registry_answer->dump(-1, ' ', false, Json::error_handler_t::replace));
+      continue;
+    }
     Json id;
     auto request = parse_request(line, &id);
     if (!request) {
