@@ -776,8 +776,8 @@ def build_arcface(rt, spec):
 @model(
     "groupnorm-se",
     "gluon",
-    "GroupNorm (2 groups of 4 channels), squeeze-excitation with AdaptiveAvgPooling2D and hard_sigmoid, "
-    "h-swish, broadcast_mul",
+    "GroupNorm (2 groups of 4 channels), squeeze-excitation (AdaptiveAvgPooling2D, 1x1 convs, "
+    "hard_sigmoid), h-swish, broadcast_mul",
     ["#17139 #18199 GroupNorm gamma/beta shape (num_groups,) in 1.x vs (C,) in 2.0"],
     [F("data", (2, 3, 6, 6))],
 )
@@ -788,23 +788,29 @@ def build_groupnorm_se(rt, spec):
     def init(n):
         n.conv = nn.Conv2D(8, kernel_size=3, padding=1, in_channels=3)
         n.gn = gnorm(num_groups=2)  # 1.x GroupNorm takes no in_channels
-        n.squeeze = nn.Dense(2, activation="relu", in_units=8)
-        n.excite = nn.Dense(8, in_units=2)
+        # 1x1 convolutions keep the squeezed (B, C, 1, 1) shape: on 2.0.0b1 a hybridized multiply
+        # by a reshaped or expand_dims'd (B, C) mean kills the process (SIGSEGV)
+        n.squeeze = nn.Conv2D(2, kernel_size=1, activation="relu", in_channels=8)
+        n.excite = nn.Conv2D(8, kernel_size=1, in_channels=2)
         n.pool = nn.GlobalAvgPool2D()
         n.out = nn.Dense(3, in_units=8)
 
     def compute(n, ops, x):
         y = n.gn(n.conv(x))
-        hsig = fn(ops, "hard_sigmoid")
+        if ops.legacy:
+            hsig = ops.F.hard_sigmoid
+        else:  # its legacy op on as_nd_ndarray views fails hybridized on 2.0.0b1 (Check failed: !is_view)
+            def hsig(t):
+                return ops.np.clip(t * 0.2 + 0.5, 0, 1)
         y = y * hsig(y)  # h-swish
         if ops.legacy:
-            F = ops.F
-            s = F.contrib.AdaptiveAvgPooling2D(y, output_size=1)
-            s = hsig(n.excite(n.squeeze(s)))
-            y = F.broadcast_mul(y, F.expand_dims(F.expand_dims(s, axis=2), axis=3))
+            s = ops.F.contrib.AdaptiveAvgPooling2D(y, output_size=1)
+            y = ops.F.broadcast_mul(y, hsig(n.excite(n.squeeze(s))))
         else:
-            s = hsig(n.excite(n.squeeze(ops.np.mean(y, axis=(2, 3)))))
-            y = y * ops.np.expand_dims(ops.np.expand_dims(s, 2), 3)
+            # on 2.0.0b1 pooling a broadcasting multiply's output fails hybridized (Check failed:
+            # !is_view), so the gate is broadcast to y's shape first
+            s = hsig(n.excite(n.squeeze(ops.np.mean(y, axis=(2, 3), keepdims=True))))
+            y = y * ops.npx.broadcast_like(s, y)
         return n.out(n.pool(y))
 
     return _hybrid_net(rt, spec, init, compute)
@@ -993,9 +999,13 @@ def _quantize_int8(rt, net, xs):
     else:  # 2.0: a gluon DataLoader only
         data = rt.gluon.data
         loader = data.DataLoader(data.ArrayDataset(xs[0]), batch_size=batch)
-    device = "device" if "device" in inspect.signature(quantize_net).parameters else "ctx"
-    return quantize_net(net, quantized_dtype="auto", calib_mode="naive", calib_data=loader,
-                        num_calib_examples=batch, **{device: rt.mx.cpu()})
+    params = inspect.signature(quantize_net).parameters
+    kwargs = {"device" if "device" in params else "ctx": rt.mx.cpu()}
+    if "num_calib_examples" in params:  # 1.x counts examples, 2.0 batches
+        kwargs["num_calib_examples"] = batch
+    else:
+        kwargs["num_calib_batches"] = 1
+    return quantize_net(net, quantized_dtype="auto", calib_mode="naive", calib_data=loader, **kwargs)
 
 
 @model(
