@@ -552,7 +552,9 @@ def fn(ops, legacy, np_name=None):
     for part in path.split("."):
         obj = getattr(obj, part, None)
         if obj is None:
-            raise Unavailable("operator %s.%s does not exist here" % (where, path))
+            import mxnet
+
+            raise Unavailable("operator %s.%s does not exist on MXNet %s" % (where, path, mxnet.__version__))
     if ops.legacy or np_name is not None:
         return obj
 
@@ -840,10 +842,11 @@ def build_unet_seg(rt, spec):
         e2 = n.enc2(n.pool(e1))
         if ops.legacy:
             F = ops.F
+            resize = fn(ops, "contrib.BilinearResize2D")  # before 1.2.0 there is none
             up = F.Crop(n.up(e2), e1, num_args=2, center_crop=True)
             side = F.UpSampling(n.side(e2), scale=2, sample_type="nearest", num_args=1)
             y = n.head(F.concat(up, e1, side, dim=1))
-            return F.contrib.BilinearResize2D(y, height=12, width=12)
+            return resize(y, height=12, width=12)
         np = ops.np
         side = np.repeat(np.repeat(n.side(e2), 2, axis=2), 2, axis=3)  # nearest upsampling
         y = n.head(np.concatenate([n.up(e2), e1, side], axis=1))
