@@ -546,6 +546,11 @@ def fn(ops, legacy, np_name=None):
     its result turned back with as_np_ndarray(), as 2.0 users do."""
     if ops.legacy or np_name is None:
         obj, path, where = ops.F, legacy, "F"
+        if path.startswith("contrib.") and not hasattr(obj, "contrib"):
+            # 0.11 has no F.contrib: its contrib operators are in mx.contrib.symbol / .ndarray
+            import mxnet
+
+            obj, path = getattr(mxnet.contrib, obj.__name__.rsplit(".", 1)[1]), path[len("contrib."):]
     else:
         where, path = np_name.split(".", 1)
         obj = getattr(ops, where)
