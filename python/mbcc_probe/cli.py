@@ -6,9 +6,9 @@
         failed (they are data), 2 when the probe itself broke.
     python -m mbcc_probe list
         the zoo and the save APIs as one JSON document (does not import mxnet).
-    python -m mbcc_probe ops ROOT
-        the distinct operator names of every *-symbol.json under ROOT (a store or a generate
-        output), per producer line (1.x, 2.0) and combined, as JSON (does not import mxnet).
+    python -m mbcc_probe ops ROOT...
+        the distinct operator names of every *-symbol.json under the ROOTs (stores or generate
+        outputs), per producer line (1.x, 2.0) and combined, as JSON (does not import mxnet).
 """
 
 import argparse
@@ -92,7 +92,7 @@ def main(argv=None):
     c.add_argument("--keep-failed", action="store_true")
     sub.add_parser("list", help="print the zoo as JSON")
     o = sub.add_parser("ops", help="count the distinct operator names in the graphs under a folder (no mxnet)")
-    o.add_argument("root")
+    o.add_argument("root", nargs="+", help="stores or generate output folders (their union is counted)")
     args = p.parse_args(argv)
     if args.cmd is None:
         p.print_help(sys.stderr)

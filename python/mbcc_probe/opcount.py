@@ -55,11 +55,16 @@ def count(root):
     return lines
 
 
-def summary(root):
-    lines = count(root)
-    one, two = set(lines["1.x"]), set(lines["2.0"])
+def summary(roots):
+    """Counts over one folder or several (the union of their graphs)."""
+    roots = [roots] if isinstance(roots, str) else list(roots)
+    one, two = set(), set()
+    for root in roots:
+        lines = count(root)
+        one |= set(lines["1.x"])
+        two |= set(lines["2.0"])
     return {
-        "root": root,
+        "roots": roots,
         "1.x": len(one),
         "2.0": len(two),
         "combined": len(one | two),

@@ -387,7 +387,7 @@ def _zoo_kwargs(rt, spec):
     "gluon",
     "gluon.model_zoo.vision.ResNetV1 (BasicBlockV1, [1,1,1,1], thumbnail) at width [4,4,8,16,32]",
     ["#11 #19580 1.x model-zoo parameter names on 2.0", "#7 #14421"],
-    [F("data", (1, 3, 16, 16))],
+    [F("data", (1, 3, 8, 8))],
 )
 def build_resnet18_v1(rt, spec):
     v, cls = vision(rt, "ResNetV1", "0.11.0")
@@ -423,7 +423,7 @@ def build_densenet(rt, spec):
     "gluon",
     "gluon.model_zoo.vision.MobileNet(0.0625): depthwise convolutions (num_group = channels)",
     ["#8 #15337 #15784 grouped conv after the 1.5 JSON upgrade", "#11 #19580"],
-    [F("data", (1, 3, 16, 16))],
+    [F("data", (1, 3, 8, 8))],
     # 1.9.1's Module (MKLDNN depthwise kernels) differs from Gluon by 1.6e-4 on outputs of ~20
     tolerance={"rtol": 1e-4, "atol": 1e-4},
 )
@@ -437,7 +437,7 @@ def build_mobilenet_v1(rt, spec):
     "gluon",
     "gluon.model_zoo.vision.MobileNetV2(0.0625): inverted residuals, ReLU6 as clip (1.3+; Activation in 1.2)",
     ["MobileNetV2 graph change at 1.3.0 (#10603)", "#11 #19580"],
-    [F("data", (1, 3, 16, 16))],
+    [F("data", (1, 3, 8, 8))],
 )
 def build_mobilenet_v2(rt, spec):
     _, cls = vision(rt, "MobileNetV2", "1.2.0")
@@ -1022,7 +1022,7 @@ def _quantize_int8(rt, net, xs):
     "resnet18-v1 quantized to int8 by contrib.quantization.quantize_net (naive calibration): "
     "quantize_v2, quantized pooling, fused MKLDNN/oneDNN conv and FC subgraph ops",
     ["int8 MKLDNN graph ops renamed _sg_mkldnn_* -> _sg_onednn_* in 2.0"],
-    [F("data", (1, 3, 16, 16))],
+    [F("data", (1, 3, 8, 8))],
     tolerance={"rtol": 1e-4, "atol": 1e-4},
     save_apis=(("gluon-export",), "an int8 net is the SymbolBlock quantize_net returns: only its exported graph carries it"),
     finish=_quantize_int8,
