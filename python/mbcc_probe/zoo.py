@@ -754,7 +754,7 @@ def build_lstmcell_unroll(rt, spec):
 )
 def build_arcface(rt, spec):
     nn = rt.nn
-    prelu = layer(rt, "PReLU", "1.1.0")
+    prelu = layer(rt, "PReLU", "1.2.0")
 
     def init(n):
         n.conv = nn.Conv2D(6, kernel_size=3, padding=1, in_channels=3)

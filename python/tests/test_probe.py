@@ -311,7 +311,7 @@ FIRST = {
     "mobilenet-v2": ("1.2.0", "MobileNetV2 does not exist"),
     "style-transfer": ("1.2.0", "ReflectionPad2D does not exist"),
     "unet-seg": ("1.2.0", "BilinearResize2D does not exist"),
-    "arcface": ("1.1.0", "PReLU does not exist"),
+    "arcface": ("1.2.0", "PReLU does not exist"),
     "seq2seq-attn": ("1.3.0", "not a HybridBlock"),
     "roi-head": ("1.3.0", "ROIAlign does not exist"),
     "bert-encoder": ("1.6.0", "does not exist"),  # LayerNorm before 1.2, GELU before 1.6
