@@ -9,8 +9,8 @@ Naming: every top-level 1.x block gets an explicit prefix (``<model>_``) and chi
 inside its name scope, so parameter names never depend on what the process built before
 (1.x counts unnamed top-level blocks globally). Symbol models name every op.
 
-Sizes are small on purpose (each model's params are a few KB) so that the whole corpus,
-~17 releases x all models x all save APIs, stays well under 30 MB.
+Sizes are small on purpose: params of at most about 250 KB a file (most a few KB) and inputs of
+a few KB, so that every release x model x save API stays a corpus a repository can hold.
 """
 
 from collections import namedtuple
