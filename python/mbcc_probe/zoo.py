@@ -804,11 +804,7 @@ def build_groupnorm_se(rt, spec):
 
     def compute(n, ops, x):
         y = n.gn(n.conv(x))
-        if ops.legacy:
-            hsig = ops.F.hard_sigmoid
-        else:  # its legacy op on as_nd_ndarray views fails hybridized on 2.0.0b1 (Check failed: !is_view)
-            def hsig(t):
-                return ops.np.clip(t * 0.2 + 0.5, 0, 1)
+        hsig = fn(ops, "hard_sigmoid")  # no np form: the legacy operator in np mode too
         y = y * hsig(y)  # h-swish
         if ops.legacy:
             s = ops.F.contrib.AdaptiveAvgPooling2D(y, output_size=1)
