@@ -6,6 +6,9 @@
         failed (they are data), 2 when the probe itself broke.
     python -m mbcc_probe list
         the zoo and the save APIs as one JSON document (does not import mxnet).
+    python -m mbcc_probe ops ROOT...
+        the distinct operator names of every *-symbol.json under the ROOTs (stores or generate
+        outputs), per producer line (1.x, 2.0) and combined, as JSON (does not import mxnet).
 """
 
 import argparse
@@ -61,6 +64,14 @@ def cmd_case(args, out):
     return 0
 
 
+def cmd_ops(args, out):
+    from . import opcount
+
+    doc = opcount.summary(args.root)
+    out.write(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m mbcc_probe")
     sub = p.add_subparsers(dest="cmd")
@@ -80,6 +91,8 @@ def main(argv=None):
     c.add_argument("--seed", type=int, default=7)
     c.add_argument("--keep-failed", action="store_true")
     sub.add_parser("list", help="print the zoo as JSON")
+    o = sub.add_parser("ops", help="count the distinct operator names in the graphs under a folder (no mxnet)")
+    o.add_argument("root", nargs="+", help="stores or generate output folders (their union is counted)")
     args = p.parse_args(argv)
     if args.cmd is None:
         p.print_help(sys.stderr)
@@ -88,6 +101,8 @@ def main(argv=None):
     try:
         if args.cmd == "list":
             return cmd_list(args, out)
+        if args.cmd == "ops":
+            return cmd_ops(args, out)
         if args.cmd == "_case":
             return cmd_case(args, out)
         return cmd_generate(args, out)

@@ -27,6 +27,8 @@ def parse_version(text):
 class _LegacyOps:
     """Operators for 1.x: F is mx.nd or mx.sym."""
 
+    legacy = True
+
     def __init__(self, F):
         self.F = F
 
@@ -41,10 +43,14 @@ class _NpOps:
     """Operators in np mode: F.np/F.npx inside a 1.x hybrid_forward (F is mx.nd or mx.sym),
     mx.np/mx.npx in a 2.0 forward (imperative or deferred compute)."""
 
+    legacy = False
+
     def __init__(self, mx, F=None):
         src = F if (F is not None and hasattr(F, "npx")) else mx
         self.npx = src.npx
         self.np = src.np
+        # the legacy namespace beside np/npx, for operators that have no np form
+        self.F = F if F is not None else mx.nd
 
     def relu(self, x):
         return self.npx.relu(x)

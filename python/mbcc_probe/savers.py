@@ -26,12 +26,15 @@ def precheck(rt, spec, api):
     """Why ``spec`` cannot go through ``api`` on this release (a sentence), or None. Decided
     from the release's attributes and the model's kind without building anything."""
     v = rt.version
+    full_api = api
     api, np_variant = catalog.base_save_api(api)
     if np_variant:
         if not rt.can_set_np:
             return "npx.set_np does not exist on MXNet %s (first in 1.6)" % v
         if rt.np_mode:
             return "np mode is already MXNet %s's default: %s covers it" % (v, api)
+    if spec.save_apis is not None and full_api not in spec.save_apis[0]:
+        return "%s: %s" % (spec.name, spec.save_apis[1])
     if api != "module-checkpoint" and spec.kind != "gluon":
         return "symbol-API model: there is no Gluon block to save"
     if api == "module-checkpoint":
@@ -91,6 +94,8 @@ class Case(object):
         rs = weights.stream(self.seed, self.spec.name, "params")
         for name, p in net.collect_params().items():
             p.set_data(rt.array(weights.draw_param(rs, name, p.shape)))
+        if self.spec.finish is not None:
+            net = self.spec.finish(rt, net, xs)
         if hybridize and rt.is_hybrid(net):
             net.hybridize()
             self.hybridized = True

@@ -18,10 +18,18 @@ import pytest
 PYTHON_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PYTHON_DIR))
 
-from mbcc_probe import catalog, py311, weights, zoo  # noqa: E402
+from mbcc_probe import catalog, opcount, py311, weights, zoo  # noqa: E402
+from mbcc_probe.runtime import parse_version  # noqa: E402
 
 ENV_VAR = "MBCC_TEST_MXNET_PYTHONS"
 ALL_MODELS = [m.name for m in zoo.MODELS]
+# the first zoo: every save API on 1.9.1; the architectures added for issue 16 are covered per
+# release through the graph-carrying save APIs (test_grown_zoo_builds_where_the_release_can)
+BASE_MODELS = [
+    "mlp", "softmax-output", "lenet", "lenet-hybrid", "lstm", "bn-cnn", "residual-shared", "grouped-conv",
+    "bilstm-gru", "bn-eps-axis", "embedding-dense",
+]
+GROWN_MODELS = [m for m in ALL_MODELS if m not in BASE_MODELS]
 
 
 def release_pythons():
@@ -65,11 +73,13 @@ def tree_bytes(root):
 
 
 def test_zoo_has_the_required_models():
-    required = {
-        "mlp", "lenet", "lenet-hybrid", "lstm", "bn-cnn", "residual-shared", "grouped-conv",
-        "bilstm-gru", "softmax-output", "bn-eps-axis", "embedding-dense",
+    required = set(BASE_MODELS) | {
+        "resnet18-v1", "resnet50-v2", "densenet", "mobilenet-v1", "mobilenet-v2", "vgg-bn", "bert-encoder",
+        "seq2seq-attn", "ssd-head", "unet-seg", "style-transfer", "groupnorm-se", "arcface",
+        "resnet18-v1-int8", "inception-bn-sym", "global-pool-pad", "grouped-conv-sym",
     }
     assert required <= set(ALL_MODELS)
+    assert len(GROWN_MODELS) >= 15
     for m in zoo.MODELS:
         assert m.targets, "%s names no break it targets" % m.name
         assert m.inputs
@@ -164,10 +174,10 @@ def _expected_on_191(spec):
 
 def test_every_model_makes_every_applicable_bundle_on_191(tmp_path):
     python = python_for("1.9.1")
-    results = run_probe(python, "generate", "--out", tmp_path)
+    results = run_probe(python, "generate", "--out", tmp_path, *[a for m in BASE_MODELS for a in ("--model", m)])
     by_case = {(r["model"], r["save_api"]): r for r in results}
-    assert len(by_case) == len(zoo.MODELS) * len(catalog.SAVE_APIS)
-    for spec in zoo.MODELS:
+    assert len(by_case) == len(BASE_MODELS) * len(catalog.SAVE_APIS)
+    for spec in map(zoo.get, BASE_MODELS):
         for api in catalog.SAVE_APIS:
             r = by_case[(spec.name, api)]
             expected = _expected_on_191(spec).get(api)
@@ -294,3 +304,135 @@ def test_a_real_break_reproduces_across_releases(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "imports: FAIL There are multiple outputs with name" in proc.stdout, proc.stdout
     assert "module: PASS" in proc.stdout
+
+
+# ---- the grown zoo (issue 16) -------------------------------------------------------------
+
+GRAPH_APIS = ("gluon-export", "module-checkpoint")
+MULTI_INPUT = {"seq2seq-attn", "arcface", "roi-head"}
+# model -> (first release that builds it, words of the reason given before it)
+FIRST = {
+    "mobilenet-v2": ("1.2.0", "MobileNetV2 does not exist"),
+    "style-transfer": ("1.2.0", "ReflectionPad2D does not exist"),
+    "unet-seg": ("1.2.0", "BilinearResize2D does not exist"),
+    "arcface": ("1.2.0", "PReLU does not exist"),
+    "seq2seq-attn": ("1.3.0", "not a HybridBlock"),
+    "roi-head": ("1.3.0", "ROIAlign does not exist"),
+    "bert-encoder": ("1.6.0", "does not exist"),  # LayerNorm before 1.2, GELU before 1.6
+    "groupnorm-se": ("1.6.0", "GroupNorm does not exist"),
+}
+MKLDNN_RELEASES = {"1.9.1", "2.0.0a0", "2.0.0b1"}  # among the releases the tests install
+
+
+def _grown_expected(version, spec, api):
+    """'ok' or words of the skip reason for a graph-carrying case of a grown-zoo model."""
+    if spec.kind == "symbol":
+        if api == "gluon-export":
+            return "symbol-API model"
+        if spec.name == "inception-bn-sym" and version == "2.0.0a0":
+            return "SoftmaxOutput does not exist"
+        return "ok"
+    if spec.name == "resnet18-v1-int8":
+        if api != "gluon-export":
+            return "only its exported graph"
+        return "ok" if version in MKLDNN_RELEASES else "no MKLDNN/oneDNN"
+    first = FIRST.get(spec.name)
+    if first and parse_version(version) < parse_version(first[0]):
+        return first[1]
+    if api == "module-checkpoint" and spec.name in MULTI_INPUT:
+        return "supports one input"
+    return "ok"
+
+
+@pytest.mark.parametrize("version", ["1.9.1", "2.0.0b1", "2.0.0a0", "1.4.1", "1.2.1", "1.0.0"])
+def test_grown_zoo_builds_where_the_release_can(version, tmp_path):
+    """Every added model through both graph-carrying save APIs: built, saved with internals and
+    read back on the producer where the release can build it, else skipped with the reason.
+    One interpreter for all cases (--in-process) keeps this to about a minute per release."""
+    python = python_for(version)
+    args = [a for m in GROWN_MODELS for a in ("--model", m)] + [a for api in GRAPH_APIS for a in ("--save-api", api)]
+    results = run_probe(python, "generate", "--out", tmp_path, "--in-process", *args)
+    by_case = {(r["model"], r["save_api"]): r for r in results}
+    assert len(by_case) == len(GROWN_MODELS) * len(GRAPH_APIS)
+    for spec in map(zoo.get, GROWN_MODELS):
+        for api in GRAPH_APIS:
+            r, expected = by_case[(spec.name, api)], _grown_expected(version, spec, api)
+            if expected == "ok":
+                assert r["status"] == "ok", r
+                _check_bundle(tmp_path / spec.name / api, spec, api)
+            else:
+                assert r["status"] == "skipped" and expected in r["reason"], (expected, r)
+                assert not (tmp_path / spec.name / api).exists()
+    if version == "1.4.1":
+        # #12486 again, in a real architecture: TextCNN's one pooling block called twice
+        failures = by_case[("textcnn", "gluon-export")].get("producer_load_failures", [])
+        assert any("multiple outputs with name" in f["reason"] for f in failures), by_case[("textcnn", "gluon-export")]
+    ops = opcount.summary(str(tmp_path))
+    line = "2.0" if version.startswith("2.") else "1.x"
+    assert ops[line] == ops["combined"]
+    if version == "1.9.1":
+        assert ops["1.x"] >= 60, ops["ops_1.x"]
+        assert {"LRN", "add_n", "GroupNorm", "_contrib_MultiBoxDetection", "_sg_mkldnn_conv", "Deconvolution",
+                "Crop", "L2Normalization", "InstanceNorm", "LayerNorm"} <= set(ops["ops_1.x"])
+    if version == "2.0.0b1":
+        assert {"_npi_add", "_npi_transpose", "_npx_reshape", "_split_v2", "_sg_onednn_conv"} <= set(ops["ops_2.0"])
+
+
+def test_opcount_groups_graph_ops_by_producer_line(tmp_path):
+    for version, model, op_names in (("1.9.1", "a", ["Convolution", "relu"]), ("2.0.0b1", "b", ["_npi_add", "relu"])):
+        bundle = tmp_path / version / model / "gluon-export"
+        (bundle / "model").mkdir(parents=True)
+        nodes = [{"op": "null", "name": "data"}] + [{"op": o, "name": o} for o in op_names]
+        (bundle / "model" / (model + "-symbol.json")).write_text(json.dumps({"nodes": nodes}))
+        (bundle / "probe.json").write_text(json.dumps({"producer": {"mxnet_version": version}}))
+    doc = opcount.summary(str(tmp_path))
+    assert (doc["1.x"], doc["2.0"], doc["combined"]) == (2, 2, 3)
+    assert doc["only_2.0"] == ["_npi_add"]
+    (tmp_path / "1.9.1" / "a" / "gluon-export" / "probe.json").unlink()
+    with pytest.raises(ValueError, match="no producer version"):
+        opcount.summary(str(tmp_path))
+
+
+def _run_on(candidate, bundle, load_api):
+    """Outputs of ``bundle`` loaded through ``load_api`` on the candidate release, as numpy."""
+    code = (
+        "import sys, numpy as np\n"
+        "from mbcc_probe import loaders\n"
+        "np.save(sys.argv[3], loaders.load_and_run(sys.argv[1], sys.argv[2])[0])\n"
+    )
+    out = bundle.parent / ("candidate-" + load_api + ".npy")
+    env = dict(os.environ, PYTHONPATH=str(PYTHON_DIR))
+    proc = subprocess.run([candidate, "-c", code, str(bundle), load_api, str(out)], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return np.load(out)
+
+
+def test_global_pooling_that_counts_padding_drifts_from_1_2(tmp_path):
+    """#9730/#14421: 1.0 lets global pooling count its pad; 1.2.0 and later ignore it. The same
+    Module checkpoint, written by 1.0.0, gives other numbers on 1.9.1, while 1.2.1's matches."""
+    candidate = python_for("1.9.1")
+    errors = {}
+    for producer in ("1.0.0", "1.2.1"):
+        out = tmp_path / producer
+        (r,) = run_probe(python_for(producer), "generate", "--out", out, "--model", "global-pool-pad",
+                         "--save-api", "module-checkpoint")
+        assert r["status"] == "ok", r
+        bundle = out / "global-pool-pad" / "module-checkpoint"
+        golden = np.load(bundle / "data" / "output_0.npy")
+        errors[producer] = float(np.abs(_run_on(candidate, bundle, "module-load-checkpoint") - golden).max())
+    assert errors["1.2.1"] < 1e-5 and errors["1.0.0"] > 1e-2, errors
+
+
+GROWN_DETERMINISM = ["ssd-head", "resnet18-v1-int8"]
+
+
+@pytest.mark.parametrize("version", ["1.9.1", "2.0.0b1"])
+def test_grown_models_generate_identical_bytes_twice(version, tmp_path):
+    python = python_for(version)
+    args = [a for m in GROWN_DETERMINISM for a in ("--model", m)] + ["--save-api", "gluon-export"]
+    first = run_probe(python, "generate", "--out", tmp_path / "a", *args)
+    run_probe(python, "generate", "--out", tmp_path / "b", *args)
+    assert all(r["status"] == "ok" for r in first), first
+    a, b = tree_bytes(tmp_path / "a"), tree_bytes(tmp_path / "b")
+    assert sorted(a) == sorted(b)
+    assert not [name for name in a if a[name] != b[name]]
