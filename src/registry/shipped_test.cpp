@@ -81,7 +81,8 @@ TEST(Shipped, ExplainsWhichReleasesHaveAnArgumentOrOp) {
   auto history = read_history(kDir);
   ASSERT_TRUE(history.ok()) << history.error().message();
   const std::string argument = explain_argument(*history, "RNN", "use_sequence_length", "1.4.1");
-  EXPECT_TRUE(argument.starts_with("`use_sequence_length`: an argument of RNN in 1.5.0")) << argument;
+  EXPECT_TRUE(argument.starts_with("`use_sequence_length`: an argument of RNN in 1.5.0"))
+      << argument;
   EXPECT_TRUE(argument.ends_with("2.0.0b1; 1.4.1 does not have it")) << argument;
   const std::string op = explain_operator(*history, "SoftmaxOutput", "2.0.0a0");
   EXPECT_TRUE(op.starts_with("`SoftmaxOutput`: an operator in 0.11.0–1.")) << op;
