@@ -6,6 +6,7 @@ install(TARGETS mbcc-capi-worker RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}
 install(DIRECTORY python/mbcc_probe DESTINATION ${CMAKE_INSTALL_DATADIR}/mbcc/python
   PATTERN __pycache__ EXCLUDE)
 install(DIRECTORY corpus/ DESTINATION ${CMAKE_INSTALL_DATADIR}/mbcc/corpus)
+install(DIRECTORY registry/ DESTINATION ${CMAKE_INSTALL_DATADIR}/mbcc/registry)
 install(FILES README.md LICENSE docs/releases.md docs/format-notes.md
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
 

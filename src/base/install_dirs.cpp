@@ -20,21 +20,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::array<InstalledPartInfo, 4> kParts = {{
+constexpr std::array<InstalledPartInfo, 5> kParts = {{
     {InstalledPart::kCapiWorker, "C API worker", "MBCC_CAPI_WORKER"},
     {InstalledPart::kProbe, "probe", "MBCC_PYTHON_DIR"},
     {InstalledPart::kCorpus, "corpus", "MBCC_CORPUS_DIR"},
+    {InstalledPart::kRegistry, "registries", "MBCC_REGISTRY_DIR"},
     {InstalledPart::kDocs, "docs", "MBCC_DOC_DIR"},
 }};
 
 // Each part's place, in the order of kParts: relative to the installed executable's folder, and
 // in the build tree.
-constexpr std::array<const char*, 4> kInstalled = {MBCC_BIN_TO_LIBEXEC "/mbcc-capi-worker",
-                                                   MBCC_BIN_TO_DATA "/python",
-                                                   MBCC_BIN_TO_DATA "/corpus", MBCC_BIN_TO_DOC};
-constexpr std::array<const char*, 4> kInBuildTree = {
+constexpr std::array<const char*, 5> kInstalled = {
+    MBCC_BIN_TO_LIBEXEC "/mbcc-capi-worker", MBCC_BIN_TO_DATA "/python", MBCC_BIN_TO_DATA "/corpus",
+    MBCC_BIN_TO_DATA "/registry", MBCC_BIN_TO_DOC};
+constexpr std::array<const char*, 5> kInBuildTree = {
     MBCC_BUILD_TREE "/mbcc-capi-worker", MBCC_SOURCE_TREE "/python", MBCC_SOURCE_TREE "/corpus",
-    MBCC_SOURCE_TREE "/docs"};
+    MBCC_SOURCE_TREE "/registry", MBCC_SOURCE_TREE "/docs"};
 
 const InstalledPartInfo& info(InstalledPart part) { return kParts[static_cast<std::size_t>(part)]; }
 
@@ -81,6 +82,9 @@ Result<fs::path> find_installed(InstalledPart part) {
       break;
     case InstalledPart::kCorpus:
       if (!fs::is_directory(where.path / "v1", ec)) missing = "has no v1/ folder of bundles";
+      break;
+    case InstalledPart::kRegistry:
+      if (!fs::is_regular_file(where.path / "SHA256SUMS", ec)) missing = "has no SHA256SUMS";
       break;
     case InstalledPart::kDocs:
       if (!fs::is_regular_file(where.path / "releases.md", ec)) missing = "has no releases.md";

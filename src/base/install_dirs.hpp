@@ -1,4 +1,5 @@
-// Where mbcc's own files are: the C API worker, the Python probe, the corpus and the docs.
+// Where mbcc's own files are: the C API worker, the Python probe, the corpus, the operator
+// registries of the releases and the docs.
 //
 // An installed mbcc (PREFIX/bin/mbcc) finds them relative to its executable, under
 // PREFIX/libexec/mbcc and PREFIX/share, so a prefix still works after it is moved. An mbcc that
@@ -14,7 +15,7 @@
 
 namespace mbcc {
 
-enum class InstalledPart { kCapiWorker, kProbe, kCorpus, kDocs };
+enum class InstalledPart { kCapiWorker, kProbe, kCorpus, kRegistry, kDocs };
 
 struct InstalledPartInfo {
   InstalledPart part;
@@ -34,7 +35,8 @@ struct PartLocation {
 PartLocation locate(InstalledPart part);
 
 // locate(part), checked to hold the part (the worker is executable, mbcc_probe/__main__.py is
-// in the probe's folder, v1/ in the corpus, releases.md in the docs). The error names the
+// in the probe's folder, v1/ in the corpus, SHA256SUMS in the registry, releases.md in the
+// docs). The error names the
 // place, what is missing there and the variable that overrides it.
 Result<std::filesystem::path> find_installed(InstalledPart part);
 

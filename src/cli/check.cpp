@@ -279,7 +279,7 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir, fs::path& st
     options.today = today();
     options.work_dir = work_dir;
     options.keep_outputs = args.keep_outputs;
-    options.registry_dir = tools->probe_dir.parent_path() / "registry";
+    options.registry_dir = locate(InstalledPart::kRegistry).path;  // explanations are optional
     options.progress = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
     ProgressLine progress;
     if (progress.enabled()) {

@@ -1,11 +1,10 @@
 #include "cli/registries.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 
-#include "corpus/generate.hpp"
+#include "base/install_dirs.hpp"
 #include "envs/envs.hpp"
 #include "registry/dump.hpp"
 
@@ -15,9 +14,7 @@ namespace fs = std::filesystem;
 
 Result<fs::path> registry_dir(const std::string& option) {
   if (!option.empty()) return fs::path(option);
-  Result<fs::path> probe_dir = corpus::find_probe_dir();
-  if (!probe_dir) return probe_dir.error();
-  return probe_dir->parent_path() / "registry";
+  return find_installed(InstalledPart::kRegistry);
 }
 
 std::string release_name(std::string_view release) {
@@ -26,11 +23,8 @@ std::string release_name(std::string_view release) {
 }
 
 Result<registry::Registry> dump_live(const std::string& release) {
-  std::error_code ec;
-  const fs::path worker = fs::read_symlink("/proc/self/exe", ec).parent_path() / "mbcc-capi-worker";
-  if (ec || ::access(worker.c_str(), X_OK) != 0) {
-    return Error::plain(worker.string(), "mbcc's C API worker is not beside mbcc");
-  }
+  Result<fs::path> worker = find_installed(InstalledPart::kCapiWorker);
+  if (!worker) return worker.error();
   envs::Options options;
   options.progress = [](std::string_view line) { fmt::print(stderr, "  {}\n", line); };
   auto env = envs::install(release, options);
@@ -38,7 +32,7 @@ Result<registry::Registry> dump_live(const std::string& release) {
   if (env->libmxnet.empty()) {
     return Error::plain(env->dir.string(), "the environment does not record its libmxnet.so");
   }
-  registry::DumpSource source{release_name(release), worker, env->libmxnet, env->library_path,
+  registry::DumpSource source{release_name(release), *worker, env->libmxnet, env->library_path,
                               [](std::string_view line) { fmt::print(stderr, "  {}\n", line); }};
   return registry::dump_registry(source);
 }
