@@ -36,3 +36,16 @@ def test_every_check_of_the_corpus_has_its_committed_verdict(candidate, tmp_path
     assert not missing and not extra, (
         f"{candidate}: {len(missing)} committed verdicts not seen, {len(extra)} new ones\n"
         f"committed, not seen: {missing[:20]}\nseen, not committed: {extra[:20]}")
+
+
+def test_global_pooling_drift_names_the_pooling_node(tmp_path):
+    """MXNet #9730: 1.0.0 pooled the padded window of a global pooling, 1.2.0 and later ignore
+    pad. The corpus's 1.0.0 file on 1.9.1 is a real NUMERIC_DRIFT (an expectation, so XFAIL),
+    and the first node whose output diverges is that pooling."""
+    mxnet_python("1.9.1")
+    result = run_mbcc("check", "--candidate", "1.9.1", "--producer", "1.0.0", "--model",
+                      "global-pool-pad", "--load-api", "c-executor", "--report-dir", tmp_path)
+    (check,) = json.loads((tmp_path / "report.json").read_text())["checks"]
+    assert (check["verdict"], check["raw_verdict"]) == ("XFAIL", "NUMERIC_DRIFT"), result.stdout
+    assert (check["first_divergence"]["node"], check["first_divergence"]["op"]) == ("gavg", "Pooling")
+    assert "9730" in check["expectation"]["link"]
