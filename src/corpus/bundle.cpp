@@ -68,18 +68,25 @@ Status check_embedded_graphs(const nlohmann::json& value, const fs::path& path,
   return Ok{};
 }
 
-Status check_tensor(const FileBytes& file, const fs::path& path, const TensorEntry& entry) {
-  Result<Tensor> tensor = parse_npy(file.bytes(), file.owner, path.string());
-  if (!tensor.ok()) return tensor.error();
-  if (tensor->shape() != entry.shape) {
-    return file_error(path, "shape", shape_to_string(tensor->shape()),
+// A golden tensor (an .npy, or an archive member named by `field_prefix`) must have the shape
+// and dtype its manifest entry lists.
+Status check_like_entry(const Tensor& tensor, const fs::path& path, const TensorEntry& entry,
+                        const std::string& field_prefix = {}) {
+  if (tensor.shape() != entry.shape) {
+    return file_error(path, field_prefix + "shape", shape_to_string(tensor.shape()),
                       shape_to_string(entry.shape) + " (manifest)");
   }
-  if (tensor->dtype() != entry.dtype) {
-    return file_error(path, "dtype", std::string(dtype_info(tensor->dtype()).name),
+  if (tensor.dtype() != entry.dtype) {
+    return file_error(path, field_prefix + "dtype", std::string(dtype_info(tensor.dtype()).name),
                       std::string(dtype_info(entry.dtype).name) + " (manifest)");
   }
   return Ok{};
+}
+
+Status check_tensor(const FileBytes& file, const fs::path& path, const TensorEntry& entry) {
+  Result<Tensor> tensor = parse_npy(file.bytes(), file.owner, path.string());
+  if (!tensor.ok()) return tensor.error();
+  return check_like_entry(*tensor, path, entry);
 }
 
 Status check_params(const FileBytes& file, const fs::path& path) {
@@ -114,15 +121,10 @@ Status check_archive(const BundleFile& listed, const FileBytes& file, const fs::
     if (it == by_name.end()) {
       return file_error(path, "member", "no member " + e.member, "every member the manifest names");
     }
-    const Tensor& value = it->second->values;
-    if (it->second->storage != StorageType::kDefault || value.shape() != e.tensor.shape ||
-        value.dtype() != e.tensor.dtype) {
-      return file_error(
-          path, e.member,
-          shape_to_string(value.shape()) + " " + std::string(dtype_info(value.dtype()).name),
-          shape_to_string(e.tensor.shape) + " " + std::string(dtype_info(e.tensor.dtype).name) +
-              " (manifest)");
+    if (it->second->storage != StorageType::kDefault) {
+      return file_error(path, e.member, "a sparse array", "a dense array (manifest)");
     }
+    MBCC_TRY(check_like_entry(it->second->values, path, e.tensor, e.member + "."));
   }
   if (named != by_name.size()) {
     return file_error(path, "members", std::to_string(by_name.size()) + " members",
