@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -62,8 +63,24 @@ struct Timings {
   bool operator==(const Timings&) const = default;
 };
 
+// Where the check's files come from relative to the candidate: an older release (backward, what
+// MXNet promises to read), the same release, or a newer one (forward, never promised).
+enum class Direction { kBackward, kSame, kForward };
+std::string_view direction_name(Direction direction);  // "backward", "same", "forward"
+std::optional<Direction> direction_from_name(std::string_view name);
+// By release order; a candidate whose release is unknown ("") or not a version is taken as the
+// newest, so every check on it is backward.
+Direction direction_of(std::string_view producer, std::string_view candidate_release);
+
+// What forward failures do to a run: shown apart and not failing it (report), failing it like
+// any other (fail), or not checked at all (skip).
+enum class ForwardPolicy { kReport, kFail, kSkip };
+std::string_view forward_policy_name(ForwardPolicy policy);
+std::optional<ForwardPolicy> forward_policy_from_name(std::string_view name);
+
 struct CheckResult {
   CheckKey key;
+  Direction direction = Direction::kBackward;
   Verdict verdict = Verdict::kPass;      // after expectations
   Verdict raw_verdict = Verdict::kPass;  // before them
   std::string detail;  // mbcc's own words: why UNSUPPORTED, the signal of a CRASH, …
@@ -80,6 +97,8 @@ struct CheckResult {
 struct RunInfo {
   std::string mbcc_version;
   std::vector<std::string> candidates;
+  std::vector<std::string> candidate_releases;  // the release of each candidate; "" unknown
+  ForwardPolicy forward = ForwardPolicy::kReport;
   std::string store;
   std::string expectations;  // the expectations file, empty when none
   std::chrono::sys_seconds started_at{};
@@ -103,6 +122,10 @@ Verdict verdict_of_outputs(std::span<const OutputResult> outputs);
 // matches it, applied through apply_expectation.
 void settle_verdict(CheckResult& check, const Expectations& expectations,
                     std::chrono::year_month_day today);
+
+// A failing verdict that fails the run: every one, except forward checks unless the policy is
+// kFail.
+bool fails_run(const CheckResult& check, ForwardPolicy forward);
 
 using VerdictCounts = std::array<uint64_t, kVerdictCount>;
 VerdictCounts count_verdicts(std::span<const CheckResult> checks);

@@ -78,10 +78,6 @@ std::vector<corpus::BundleKey> select_bundles(std::span<const corpus::BundleKey>
   return kept;
 }
 
-std::string_view runner_kind_name(RunnerKind kind) {
-  return kind == RunnerKind::kPython ? "python" : "capi";
-}
-
 RunnerKind runner_for(std::string_view load_api) {
   return capi::load_api_from_name(load_api) ? RunnerKind::kCapi : RunnerKind::kPython;
 }

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "candidates/candidates.hpp"
 #include "check/check_key.hpp"
 #include "check/expectations.hpp"
 #include "check/verdict.hpp"
@@ -38,28 +39,8 @@
 
 namespace mbcc {
 
-enum class RunnerKind { kPython, kCapi };
-inline constexpr std::size_t kRunnerKinds = 2;
-std::string_view runner_kind_name(RunnerKind kind);  // "python", "capi"
-
 // Which worker runs `load_api`: the C API worker for the c-* APIs it knows, Python otherwise.
 RunnerKind runner_for(std::string_view load_api);
-
-// How a candidate starts one kind of worker, or why it has none.
-struct WorkerSetup {
-  std::optional<runners::WorkerCommand> command;
-  std::string unavailable;  // the UNSUPPORTED reason when there is no command
-};
-
-// The build under test, as the run names it and runs it.
-struct Candidate {
-  std::string name;  // "1.9.1", or the path given on the command line
-  WorkerSetup python;
-  WorkerSetup capi;
-  const WorkerSetup& worker(RunnerKind kind) const {
-    return kind == RunnerKind::kPython ? python : capi;
-  }
-};
 
 // One of `count` parts of a run, for CI workers that split the checks: `index` is 1-based.
 struct Shard {

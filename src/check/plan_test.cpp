@@ -17,11 +17,11 @@ runners::WorkerCommand fake_command(std::string kind) {
 }
 
 Candidate full_candidate(std::string name) {
-  return {std::move(name), {fake_command("python"), ""}, {fake_command("capi"), ""}};
+  return {std::move(name), {fake_command("python"), ""}, {fake_command("capi"), ""}, ""};
 }
 
 Candidate library_only(std::string name) {
-  return {std::move(name), {std::nullopt, "no Python here"}, {fake_command("capi"), ""}};
+  return {std::move(name), {std::nullopt, "no Python here"}, {fake_command("capi"), ""}, ""};
 }
 
 class PlanTest : public corpus::testing::TempDir {

@@ -582,13 +582,24 @@ RunResult run_checks(const RunOptions& options) {
   RunResult result;
   result.run.started_at = now_seconds();
   result.run.store = options.store.string();
-  for (const Candidate& c : options.candidates) result.run.candidates.push_back(c.name);
+  for (const Candidate& c : options.candidates) {
+    result.run.candidates.push_back(c.name);
+    result.run.candidate_releases.push_back(c.release);
+  }
+  result.run.forward = options.forward;
   for (const Expectation* entry : options.expectations.expired(options.today)) {
     result.expired_expectations.push_back(record_of(*entry));
   }
 
   std::optional<StartedPool> started = start_first_pool(options);
   Result<Plan> plan = make_plan(fs::absolute(options.store), options.candidates, options.filters);
+  auto direction = [&options](const PlannedCheck& check) {
+    return direction_of(check.key.producer, options.candidates[check.candidate].release);
+  };
+  if (plan.ok() && options.forward == ForwardPolicy::kSkip) {
+    std::erase_if(plan->checks,
+                  [&](const PlannedCheck& check) { return direction(check) == Direction::kForward; });
+  }
   if (!plan.ok()) {
     result.run_errors.push_back(plan.error().message());
   } else if (plan->checks.empty()) {
@@ -600,6 +611,7 @@ RunResult run_checks(const RunOptions& options) {
       const PlannedCheck& check = plan->checks[i];
       CheckResult& r = result.checks[i];
       r.key = check.key;
+      r.direction = direction(check);
       const PlannedBundle& bundle = plan->bundles[check.bundle];
       if (bundle.manifest) r.bundle = bundle_facts(*bundle.manifest);
       if (check.settled) {

@@ -73,6 +73,7 @@ struct RunOptions {
   int jobs = 2;                                                 // workers per pool
   std::chrono::milliseconds timeout = std::chrono::minutes(5);  // per check
   int repeat = 1;
+  ForwardPolicy forward = ForwardPolicy::kReport;  // kSkip: forward checks are not planned
   ToleranceRules tolerance;
   Expectations expectations;
   std::chrono::year_month_day today{};

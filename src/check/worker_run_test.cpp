@@ -107,7 +107,7 @@ class WorkerRunTest : public corpus::testing::TempDir {
         {"/usr/bin/python3", (dir_ / "worker.py").string(), (dir_ / "answers.json").string()},
         {}};
     options_.store = dir_ / "store";
-    options_.candidates = {{"9.9.9", {command, ""}, {command, ""}}};
+    options_.candidates = {{"9.9.9", {command, ""}, {command, ""}, "9.9.9"}};
     options_.work_dir = dir_ / "work";
     options_.today = year{2025} / month{6} / day{1};
     fs::create_directories(options_.work_dir);

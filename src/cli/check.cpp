@@ -19,6 +19,8 @@
 
 #include "base/file.hpp"
 #include "base/install_dirs.hpp"
+#include "base/locked_dir.hpp"
+#include "candidates/candidates.hpp"
 #include "check/check_result.hpp"
 #include "check/expectations.hpp"
 #include "check/run.hpp"
@@ -27,12 +29,10 @@
 #include "cli/progress.hpp"
 #include "cli/stores.hpp"
 #include "corpus/layout.hpp"
-#include "envs/envs.hpp"
 #include "report/html.hpp"
 #include "report/json.hpp"
 #include "report/junit.hpp"
 #include "report/terminal.hpp"
-#include "runners/worker_commands.hpp"
 #include "store/store.hpp"
 
 namespace mbcc::cli {
@@ -43,114 +43,30 @@ namespace fs = std::filesystem;
 // The newest stable release. 2.0.0b1 is newer but a beta, and 2.0 dropped Module and the
 // predict API, so most of the corpus would be UNSUPPORTED there rather than checked.
 constexpr std::string_view kDefaultCandidate = "1.9.1";
+// Environments installed at once: pip's downloads and unpacking, two per core of this machine.
+constexpr int kParallelInstalls = 2;
+// The candidates' outputs while they are compared: work_parent()/mbcc-check-XXXXXX.
+constexpr std::string_view kWorkPrefix = "mbcc-check";
 
-// What the candidates need from mbcc itself: its Python probe and its C API worker.
-struct Tools {
-  fs::path probe_dir;
-  fs::path capi_worker;
-};
-
-Result<Tools> find_tools() {
-  Result<fs::path> probe_dir = find_installed(InstalledPart::kProbe);
-  if (!probe_dir.ok()) return probe_dir.error();
-  Result<fs::path> worker = find_installed(InstalledPart::kCapiWorker);
-  if (!worker.ok()) return worker.error();
-  return Tools{*probe_dir, *worker};
-}
-
-WorkerSetup python_setup(const fs::path& python, const Tools& tools) {
-  return {runners::python_worker_command(python, tools.probe_dir), ""};
-}
-
-WorkerSetup capi_setup(const fs::path& libmxnet, const fs::path& library_path, const Tools& tools) {
-  return {runners::capi_worker_command(tools.capi_worker, libmxnet, library_path), ""};
-}
-
-// A wheel puts libmxnet.so in the mxnet package: VENV/lib/pythonX.Y/site-packages/mxnet.
-std::optional<fs::path> wheel_library(const fs::path& python) {
-  const fs::path lib = python.parent_path().parent_path() / "lib";
-  std::error_code ec;
-  for (fs::directory_iterator it(lib, ec), end; !ec && it != end; it.increment(ec)) {
-    const fs::path candidate = it->path() / "site-packages" / "mxnet" / "libmxnet.so";
-    if (it->path().filename().string().starts_with("python") && fs::exists(candidate, ec)) {
-      return candidate;
-    }
+// The candidates the command line names (1.9.1 when it names none), installed where missing.
+// Why one cannot be had goes to `run_errors`; a malformed spec is a setup error.
+std::vector<Candidate> candidates_of(const CheckArgs& args, const Tools& tools,
+                                     std::vector<std::string>& setup_errors,
+                                     std::vector<std::string>& run_errors) {
+  std::vector<std::string> versions = args.versions;
+  if (versions.empty() && args.pythons.empty() && args.libraries.empty()) {
+    versions.emplace_back(kDefaultCandidate);
   }
-  return std::nullopt;
-}
-
-Status executable_file(const fs::path& path, std::string_view what) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec) || ::access(path.c_str(), X_OK) != 0) {
-    return Error::plain(path.string(), std::string(what) + " is not an executable file");
+  Result<std::vector<CandidateSpec>> specs = expand_candidate_specs(versions);
+  if (!specs.ok()) {
+    setup_errors.push_back(specs.error().message());
+    return {};
   }
-  return Ok{};
-}
-
-// A candidate given by path, as "[NAME=]PATH": the name reports and expectations use (a release
-// candidate named "2.0.0rc1" matches entries for "2.0.*"), the path itself when none is given.
-struct NamedPath {
-  std::string name;
-  fs::path path;
-};
-
-NamedPath named_path(const std::string& text) {
-  const std::size_t equals = text.find('=');
-  if (equals == std::string::npos || equals == 0 ||
-      text.find('/') < equals) {  // a '=' inside a path names nothing
-    return {text, text};
-  }
-  return {text.substr(0, equals), text.substr(equals + 1)};
-}
-
-// The candidates named on the command line, in the order: releases, Pythons, libraries. Why
-// one cannot be had goes to `run_errors`.
-std::vector<Candidate> make_candidates(const CheckArgs& args, const Tools& tools,
-                                       std::vector<std::string>& run_errors) {
-  std::vector<Candidate> candidates;
-  envs::Options env_options;
-  env_options.progress = [](std::string_view line) { fmt::print(stderr, "  {}\n", line); };
-  for (const std::string& version : args.versions) {
-    Result<envs::Env> env = envs::install(version, env_options);
-    if (!env.ok()) {
-      run_errors.push_back("candidate " + version + ": " + env.error().message());
-      continue;
-    }
-    candidates.push_back({env->release, python_setup(env->python, tools),
-                          env->libmxnet.empty()
-                              ? WorkerSetup{std::nullopt, "the environment of " + env->release +
-                                                              " does not name its libmxnet.so"}
-                              : capi_setup(env->libmxnet, env->library_path, tools)});
-  }
-  for (const std::string& text : args.pythons) {
-    const auto [name, python] = named_path(text);
-    if (Status ok = executable_file(python, "--candidate-python"); !ok.ok()) {
-      run_errors.push_back("candidate " + name + ": " + ok.error().message());
-      continue;
-    }
-    std::optional<fs::path> library = wheel_library(python);
-    candidates.push_back(
-        {name, python_setup(python, tools),
-         library ? capi_setup(*library, "", tools)
-                 : WorkerSetup{std::nullopt,
-                               "no libmxnet.so where a wheel puts it (VENV/lib/python*/"
-                               "site-packages/mxnet/); give a source build's library with "
-                               "--candidate-lib"}});
-  }
-  for (const std::string& text : args.libraries) {
-    const auto [name, library] = named_path(text);
-    std::error_code ec;
-    if (!fs::is_regular_file(library, ec)) {
-      run_errors.push_back("candidate " + name + ": " + library.string() +
-                           ": --candidate-lib is not a file");
-      continue;
-    }
-    candidates.push_back(
-        {name,
-         {std::nullopt, "a bare libmxnet.so candidate runs the C API load APIs only"},
-         capi_setup(library, "", tools)});
-  }
-  return candidates;
+  CandidateRequest request{*specs, args.pythons, args.libraries, kParallelInstalls,
+                           [](std::string_view line) { fmt::print(stderr, "  {}\n", line); }};
+  Candidates made = make_candidates(request, tools);
+  run_errors.insert(run_errors.end(), made.errors.begin(), made.errors.end());
+  return std::move(made.candidates);
 }
 
 Result<ToleranceRules> tolerance_rules(const CheckArgs& args) {
@@ -194,8 +110,9 @@ void write_reports(const fs::path& dir, RunResult& result) {
 }
 
 // Runs with `work_dir` as the outputs' folder, everything else set up, and returns the result.
-// A remote store is checked from a local view of it, made here and named in `store_view`.
-RunResult check_in(const CheckArgs& args, const fs::path& work_dir, fs::path& store_view) {
+// A remote store is checked from a local view of it, made here and kept in `store_view`.
+RunResult check_in(const CheckArgs& args, const fs::path& work_dir,
+                   std::optional<LockedDir>& store_view) {
   RunOptions options;
   std::vector<std::string> setup_errors;  // found before any check runs
   Result<Tools> tools = find_tools();
@@ -234,9 +151,12 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir, fs::path& st
     auto view = make_view_dir(args.store_args);
     const auto pull = original ? pull_original_store : pull_store;
     Status pulled =
-        view ? pull(source, args.store_args, options.filters, *view) : Status(view.error());
+        view ? pull(source, args.store_args, options.filters, view->path()) : Status(view.error());
     if (!pulled.ok()) setup_errors.push_back(pulled.error().message());
-    if (view) options.store = store_view = *view;
+    if (view) {
+      store_view.emplace(std::move(view).value());
+      options.store = store_view->path();
+    }
     options.filters.shard = {};
   }
 
@@ -263,13 +183,8 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir, fs::path& st
 
   // A candidate that cannot be had is a run error, but the others still run.
   std::vector<std::string> unavailable;
-  if (tools.ok()) {
-    CheckArgs with_default = args;
-    if (args.versions.empty() && args.pythons.empty() && args.libraries.empty()) {
-      with_default.versions.emplace_back(kDefaultCandidate);
-    }
-    options.candidates = make_candidates(with_default, *tools, unavailable);
-  }
+  if (tools.ok()) options.candidates = candidates_of(args, *tools, setup_errors, unavailable);
+  options.forward = *forward_policy_from_name(args.forward);
 
   RunResult result;
   if (setup_errors.empty() && !options.candidates.empty()) {
@@ -293,14 +208,18 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir, fs::path& st
         std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     result.run.finished_at = result.run.started_at;
     result.run.store = options.store.string();
-    for (const Candidate& c : options.candidates) result.run.candidates.push_back(c.name);
+    for (const Candidate& c : options.candidates) {
+      result.run.candidates.push_back(c.name);
+      result.run.candidate_releases.push_back(c.release);
+    }
+    result.run.forward = options.forward;
   }
   setup_errors.insert(setup_errors.end(), unavailable.begin(), unavailable.end());
   result.run_errors.insert(result.run_errors.begin(), setup_errors.begin(), setup_errors.end());
   result.run.mbcc_version = MBCC_VERSION;
   result.run.store = source;  // as the user named it, not the view it was read through
   result.run.expectations =
-      !store_view.empty() && args.expectations.empty() && !expectations_file.empty()
+      store_view && args.expectations.empty() && !expectations_file.empty()
           ? source + "/expectations.toml"
           : expectations_file.string();
   return result;
@@ -322,29 +241,28 @@ fs::path work_parent() {
 }
 
 int run_check(const CheckArgs& args) {
-  auto made = make_temp_dir(work_parent(), "mbcc-check");
+  // the outputs of runs that were killed are in memory: they go first
+  remove_abandoned_dirs(work_parent(), kWorkPrefix);
+  auto made = LockedDir::create(work_parent(), kWorkPrefix);
   if (!made) {
     fmt::print(stderr, "mbcc check: {}\n", made.error().message());
     return kExitRunFailed;
   }
-  const fs::path work_dir = *made;
-  fs::path store_view;
+  const fs::path work_dir = made->path();
+  std::optional<LockedDir> store_view;
   RunResult result = check_in(args, work_dir, store_view);
   write_reports(args.report_dir, result);
 
   fmt::print("{}", terminal_summary(result, colour_on_stdout()));
   fmt::print("reports: {}\n", (fs::path(args.report_dir) / "report.{json,xml,html}").string());
   if (args.keep_outputs) {
-    fmt::print("outputs: {}\n", work_dir.string());
-  } else {
-    std::error_code ec;
-    fs::remove_all(work_dir, ec);
+    Status kept = made->keep();
+    fmt::print("outputs: {}{}\n", work_dir.string(),
+               kept.ok() ? "" : " (" + kept.error().message() + ")");
   }
-  if (!store_view.empty()) {  // only now that no check reads through the view's links
-    std::error_code ec;
-    fs::remove_all(store_view, ec);
-  }
-  if (!store_view.empty()) {  // the pull may have filled the cache
+  if (store_view) {  // only now that no check reads through the view's links
+    store_view.reset();
+    // the pull may have filled the cache
     auto cache = open_cache(args.store_args);
     Status trimmed = cache.ok() ? cache->trim() : Status(cache.error());
     if (!trimmed.ok()) fmt::print(stderr, "mbcc check: {}\n", trimmed.error().message());
@@ -368,8 +286,17 @@ void add_check_options(CLI::App& command, CheckArgs& args) {
       ->capture_default_str();
   add_store_options(*check, a->store_args);
   check->add_option("--candidate", a->versions,
-                    "a release mbcc installs as in `mbcc env` (repeatable; default: 1.9.1, the "
-                    "newest stable release)");
+                    "a release mbcc installs as in `mbcc env` (1.9.1), `all` of them, a range "
+                    "('>=1.5,<2'; pre-releases only when the range names one), or another MXNet "
+                    "distribution of a release (mxnet-mkl==1.6.0), each a candidate of its own "
+                    "(repeatable; default: 1.9.1, the newest stable release)");
+  check
+      ->add_option("--forward", a->forward,
+                   "checks of files newer than their candidate, which no release promised to "
+                   "read: report them apart without failing the run, fail the run like any "
+                   "other failure, or skip them")
+      ->check(CLI::IsMember({"report", "fail", "skip"}))
+      ->capture_default_str();
   check->add_option("--candidate-python", a->pythons,
                     "[NAME=]PATH: the Python of an environment whose mxnet is the build under "
                     "test, named NAME in reports and expectations (default: PATH; repeatable)");

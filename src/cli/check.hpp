@@ -17,6 +17,7 @@ struct CheckArgs {
   std::vector<std::string> versions;
   std::vector<std::string> pythons;
   std::vector<std::string> libraries;
+  std::string forward = "report";  // report, fail or skip (check/check_result.hpp)
   std::string report_dir = "mbcc-report";
   std::string expectations;  // empty: STORE/expectations.toml when there is one
   int jobs = 2;

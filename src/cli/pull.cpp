@@ -36,6 +36,7 @@ int run_pull(const PullArgs& args) {
     filters.shard = *shard;
   }
   fs::path view = args.to;
+  std::optional<LockedDir> view_dir;  // without --to: only the cache is filled
   std::error_code ec;
   if (view.empty()) {
     auto made = make_view_dir(args.store_args);
@@ -43,14 +44,15 @@ int run_pull(const PullArgs& args) {
       fmt::print(stderr, "mbcc pull: {}\n", made.error().message());
       return kExitRunFailed;
     }
-    view = *made;
+    view_dir.emplace(std::move(made).value());
+    view = view_dir->path();
   } else if (fs::exists(view / "v1", ec)) {
     fmt::print(stderr, "mbcc pull: {} holds a store already; give an empty folder\n",
                view.string());
     return kExitRunFailed;
   }
   Status pulled = pull_store(args.source, args.store_args, filters, view);
-  if (args.to.empty()) fs::remove_all(view, ec);
+  view_dir.reset();
   if (!pulled.ok()) {
     fmt::print(stderr, "mbcc pull: {}\n", pulled.error().message());
     return kExitRunFailed;

@@ -58,10 +58,12 @@ Result<store::Cache> open_cache(const StoreArgs& args) {
   return store::Cache(dir, static_cast<std::uint64_t>(args.cache_gb * 1e9));
 }
 
-Result<fs::path> make_view_dir(const StoreArgs& args) {
+Result<LockedDir> make_view_dir(const StoreArgs& args) {
   auto cache = open_cache(args);
   if (!cache) return cache.error();
-  return make_temp_dir(cache->dir().parent_path() / "store-views", "view");
+  const fs::path views = cache->dir().parent_path() / "store-views";
+  remove_abandoned_dirs(views, "view");
+  return LockedDir::create(views, "view");
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/locked_dir.hpp"
 #include "base/result.hpp"
 #include "check/plan.hpp"
 #include "cli/progress.hpp"
@@ -44,8 +45,9 @@ Result<std::unique_ptr<store::Store>> open_store(const std::string& url, const S
 Result<store::Cache> open_cache(const StoreArgs& args);
 
 // A new empty folder beside the cache for a view: on the cache's file system, so that the view's
-// files are hard links rather than copies. The caller removes it.
-Result<std::filesystem::path> make_view_dir(const StoreArgs& args);
+// files are hard links rather than copies. It goes with the object; the views of runs that were
+// killed are deleted here first.
+Result<LockedDir> make_view_dir(const StoreArgs& args);
 
 // The bundles of the store at `url` that `filters` keep (globs and shard), fetched through the
 // cache into `view`, a local store of hard links into the cache; says on stderr what was

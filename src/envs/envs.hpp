@@ -50,6 +50,20 @@ const ReleaseQuirks* find_release(std::string_view release);
 // The pins every environment gets.
 inline constexpr std::string_view kNumpyPin = "numpy==1.23.5";
 
+// What an environment is named by: a release ("1.9.1", an alias such as "2.0.0.beta1") or an
+// MXNet distribution pinned to a version ("mxnet-mkl==1.6.0", "mxnet-native==1.8.0.post0": the
+// same release built with or without oneDNN), which gets an environment of its own.
+struct EnvSpec {
+  std::string distribution;  // "" for plain mxnet, else "mxnet-mkl"
+  std::string release;       // the release it is: the table's name, else the version given
+  std::string folder;        // its environment's folder: "1.9.1", "mxnet-mkl-1.6.0"
+  std::string requirement;   // what pip is asked for: "mxnet==1.7.0.post2", "mxnet-mkl==1.6.0"
+  const ReleaseQuirks* row = nullptr;  // the release's quirks, when the table knows it
+};
+
+// Errors: a malformed version, a distribution that is not mxnet or mxnet-<variant>.
+Result<EnvSpec> parse_env_spec(std::string_view text);
+
 // ---------------------------------------------------------------------------------------------
 // Install plans: what `install` runs, as data, so it can be shown and tested.
 
@@ -69,9 +83,9 @@ struct InstallPlan {
                              // the system lacks (the env's Python preloads them itself)
 };
 
-// The plan for `version`: the table's quirks, or for an unknown but well-formed version a plain
-// `pip install mxnet==<version> numpy==1.23.5`. Errors: a malformed version string, or a
-// release the table marks kBroken (the error carries the reason).
+// The plan for `version` (any spec parse_env_spec takes): the table's quirks, or for an unknown
+// but well-formed version a plain `pip install mxnet==<version> numpy==1.23.5`. Errors: a
+// malformed spec, or a release the table marks kBroken (the error carries the reason).
 Result<InstallPlan> install_plan(std::string_view version);
 
 // ---------------------------------------------------------------------------------------------

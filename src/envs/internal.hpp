@@ -16,7 +16,7 @@ namespace mbcc::envs {
 // letters, digits and . - _ + only, no "..", at most 64 characters.
 Status validate_version(std::string_view version);
 
-// The table's name for `version` (aliases resolved), or `version` itself once validated.
+// The folder name of the environment `version` names (envs.hpp: parse_env_spec).
 Result<std::string> canonical_release(std::string_view version);
 
 namespace detail {

@@ -148,9 +148,51 @@ const ReleaseQuirks* find_release(std::string_view release) {
 }
 
 Result<std::string> canonical_release(std::string_view version) {
-  if (const ReleaseQuirks* row = find_release(version)) return std::string(row->release);
+  Result<EnvSpec> spec = parse_env_spec(version);
+  if (!spec.ok()) return spec.error();
+  return spec->folder;
+}
+
+Result<EnvSpec> parse_env_spec(std::string_view text) {
+  EnvSpec spec;
+  const std::size_t pin = text.find("==");
+  std::string_view version = text;
+  if (pin != std::string_view::npos) {
+    spec.distribution = std::string(text.substr(0, pin));
+    version = text.substr(pin + 2);
+    const bool named = spec.distribution == "mxnet" ||
+                       (spec.distribution.starts_with("mxnet-") && spec.distribution.size() > 6 &&
+                        std::all_of(spec.distribution.begin() + 6, spec.distribution.end(),
+                                    [](char c) {
+                                      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+                                    }));
+    if (!named) {
+      Error e;
+      e.source = "MXNet distribution";
+      e.found = "\"" + std::string(text) + "\"";
+      e.allowed = "mxnet or mxnet-<variant> with ==VERSION, e.g. mxnet-mkl==1.6.0";
+      return e;
+    }
+  }
   MBCC_TRY(validate_version(version));
-  return std::string(version);
+  // A distribution is pinned to the exact version given; its quirks are its release's, found
+  // by the release's name or its pip version (mxnet-native==1.8.0.post0 is release 1.8.0).
+  const ReleaseQuirks* row = find_release(version);
+  for (const ReleaseQuirks& r : kReleases) {
+    if (row == nullptr && r.pip_version == version) row = &r;
+  }
+  spec.row = row;
+  spec.release = row != nullptr ? std::string(row->release) : std::string(version);
+  if (spec.distribution == "mxnet") spec.distribution.clear();  // plain mxnet==V is release V
+  if (spec.distribution.empty()) {
+    spec.folder = spec.release;
+    spec.requirement =
+        "mxnet==" + (row != nullptr ? std::string(row->pip_version) : std::string(version));
+  } else {
+    spec.folder = spec.distribution + "-" + std::string(version);
+    spec.requirement = spec.distribution + "==" + std::string(version);
+  }
+  return spec;
 }
 
 Status validate_version(std::string_view version) {
@@ -175,12 +217,13 @@ Status validate_version(std::string_view version) {
 }
 
 Result<InstallPlan> install_plan(std::string_view version) {
+  Result<EnvSpec> spec = parse_env_spec(version);
+  if (!spec.ok()) return spec.error();
   InstallPlan plan;
-  const ReleaseQuirks* row = find_release(version);
+  plan.release = spec->folder;
+  plan.requirement = spec->requirement;
+  const ReleaseQuirks* row = spec->row;
   if (row == nullptr) {
-    MBCC_TRY(validate_version(version));
-    plan.release = std::string(version);
-    plan.requirement = "mxnet==" + plan.release;
     plan.steps.push_back(pip_install({plan.requirement, std::string(kNumpyPin)}, false));
   } else {
     if (row->support == Support::kBroken) {
@@ -190,8 +233,6 @@ Result<InstallPlan> install_plan(std::string_view version) {
       return e;
     }
     plan.known = true;
-    plan.release = std::string(row->release);
-    plan.requirement = "mxnet==" + std::string(row->pip_version);
     if (row->no_deps) {
       plan.steps.push_back(pip_install({plan.requirement}, true));
       plan.steps.push_back(

@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <map>
+#include <set>
 #include <string_view>
 
 #include <fmt/format.h>
+
+#include "check/transitions.hpp"
 
 namespace mbcc {
 namespace {
@@ -80,6 +84,55 @@ bool natural_less(std::string_view a, std::string_view b) {
   return a.size() < b.size();
 }
 
+int verdict_severity(Verdict verdict) {
+  if (is_failure(verdict)) return 10 + static_cast<int>(verdict);
+  switch (verdict) {
+    case Verdict::kXFail:
+      return 3;
+    case Verdict::kUnsupported:
+      return 2;
+    case Verdict::kSkipped:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+ReleaseOverview release_overview(const RunResult& result) {
+  ReleaseOverview overview;
+  overview.candidates = candidates_in_release_order(result.run);
+  std::map<std::string, std::size_t> column;
+  for (std::size_t i = 0; i < overview.candidates.size(); ++i) {
+    column.emplace(overview.candidates[i], i);
+  }
+  std::set<std::string, NaturalLess> producers;
+  for (const CheckResult& c : result.checks) {
+    producers.insert(c.key.producer);
+    if (column.emplace(c.key.candidate, overview.candidates.size()).second) {
+      overview.candidates.push_back(c.key.candidate);  // a merged report's stray candidate
+    }
+  }
+  overview.producers.assign(producers.begin(), producers.end());
+  std::map<std::string, std::size_t> row;
+  for (std::size_t i = 0; i < overview.producers.size(); ++i) row.emplace(overview.producers[i], i);
+  overview.cells.resize(overview.producers.size() * overview.candidates.size());
+  for (const CheckResult& c : result.checks) {
+    PairCell& cell = overview.cells[row.at(c.key.producer) * overview.candidates.size() +
+                                    column.at(c.key.candidate)];
+    if (c.direction == Direction::kForward) {
+      ++cell.forward_checks;
+      cell.forward_failures += is_failure(c.verdict) ? 1 : 0;
+      continue;
+    }
+    ++cell.checks;
+    ++cell.counts[static_cast<std::size_t>(c.verdict)];
+    if (!cell.worst || verdict_severity(c.verdict) > verdict_severity(*cell.worst)) {
+      cell.worst = c.verdict;
+    }
+  }
+  return overview;
+}
+
 std::string plural(std::size_t n, std::string_view word) {
   return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
 }
@@ -87,11 +140,18 @@ std::string plural(std::size_t n, std::string_view word) {
 SummaryLines summary_lines(const RunResult& result) {
   const VerdictCounts counts = count_verdicts(result.checks);
   std::string tally;
-  uint64_t failures = 0;
   for (const VerdictInfo& info : kVerdictTable) {
     if (const uint64_t n = counts[static_cast<std::size_t>(info.verdict)]; n > 0) {
       tally += fmt::format("{}{} {}", tally.empty() ? "" : ", ", n, info.name);
-      if (info.is_failure) failures += n;
+    }
+  }
+  std::size_t failures = 0;
+  std::size_t forward_apart = 0;  // forward failures that do not fail the run
+  for (const CheckResult& c : result.checks) {
+    if (fails_run(c, result.run.forward)) {
+      ++failures;
+    } else if (is_failure(c.verdict)) {
+      ++forward_apart;
     }
   }
   SummaryLines lines;
@@ -110,6 +170,11 @@ SummaryLines summary_lines(const RunResult& result) {
     }
     default:
       lines.exit = fmt::format("exit {}: the run could not be done", code);
+  }
+  if (forward_apart > 0) {
+    lines.exit += fmt::format(" ({} of files newer than their candidate, which no release "
+                              "promised to read, do not count: --forward fail counts them)",
+                              plural(forward_apart, "failure"));
   }
   return lines;
 }

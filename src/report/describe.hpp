@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,29 @@ std::string format_utc_time(std::chrono::sys_seconds time);  // "2025-06-01T02:0
 
 // "1.5.1 lenet/gluon-export -> gluon-imports @ 1.9.1"
 std::string check_title(const CheckKey& key);
+
+// How bad a verdict is, for a cell that stands for many checks: a failure worse than an
+// expected failure, worse than UNSUPPORTED, SKIPPED, then PASS.
+int verdict_severity(Verdict verdict);
+
+// The release matrix of a run: one cell per producer × candidate with the worst verdict of its
+// backward and same-release checks and their counts; its forward checks are counted apart.
+struct PairCell {
+  std::optional<Verdict> worst;  // absent when the pair has no backward or same check
+  VerdictCounts counts{};        // of the backward and same checks
+  std::size_t checks = 0;
+  std::size_t forward_checks = 0;
+  std::size_t forward_failures = 0;
+};
+struct ReleaseOverview {
+  std::vector<std::string> producers;   // release order
+  std::vector<std::string> candidates;  // release order
+  std::vector<PairCell> cells;          // producers × candidates, row by row
+  const PairCell& cell(std::size_t producer, std::size_t candidate) const {
+    return cells[producer * candidates.size() + candidate];
+  }
+};
+ReleaseOverview release_overview(const RunResult& result);
 
 // What went wrong with one output, one line each: the mismatch, the error statistics, the
 // worst element. Empty for an output that matches.

@@ -3,11 +3,14 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <span>
 
 #include <fmt/format.h>
 
 #include "base/file.hpp"
+#include "base/release_version.hpp"
+#include "check/transitions.hpp"
 #include "report/describe.hpp"
 
 namespace mbcc {
@@ -78,7 +81,18 @@ json to_json(const ExpectationRecord& e) {
           {"source", e.source}};
 }
 
-json to_json(const CheckResult& c) {
+json to_json(const Transition& t) {
+  return {{"producer", t.producer},
+          {"model", t.model},
+          {"save_api", t.save_api},
+          {"load_api", t.load_api},
+          {"from", t.from_candidate},
+          {"to", t.to_candidate},
+          {"verdicts", {verdict_name(t.from_verdict), verdict_name(t.to_verdict)}},
+          {"change", t.broke() ? "broke" : "passes again"}};
+}
+
+json to_json(const CheckResult& c, ForwardPolicy forward) {
   json outputs = json::array();
   for (const OutputResult& output : c.outputs) {
     json item = to_json(output.comparison);
@@ -106,9 +120,10 @@ json to_json(const CheckResult& c) {
           {"save_api", c.key.save_api},
           {"load_api", c.key.load_api},
           {"candidate", c.key.candidate},
+          {"direction", direction_name(c.direction)},
           {"verdict", verdict_name(c.verdict)},
           {"raw_verdict", verdict_name(c.raw_verdict)},
-          {"failure", is_failure(c.verdict)},
+          {"failure", fails_run(c, forward)},
           {"detail", c.detail},
           {"message", message},
           {"outputs", outputs},
@@ -324,13 +339,23 @@ ExpectationRecord expectation(const json& v, const std::string& path) {
   return e;
 }
 
-CheckResult check(const json& v, const std::string& path) {
+// `releases`: each candidate's release, for reports of schema 1, which have no direction.
+CheckResult check(const json& v, const std::string& path,
+                  const std::map<std::string, std::string>& releases) {
   CheckResult c;
   c.key.producer = member(v, path, "producer", str);
   c.key.model = member(v, path, "model", str);
   c.key.save_api = member(v, path, "save_api", str);
   c.key.load_api = member(v, path, "load_api", str);
   c.key.candidate = member(v, path, "candidate", str);
+  if (v.contains("direction")) {
+    c.direction = named<Direction>(field(v, path, "direction"), path + ".direction",
+                                   direction_from_name, "backward, same or forward");
+  } else {
+    auto release = releases.find(c.key.candidate);
+    c.direction =
+        direction_of(c.key.producer, release == releases.end() ? "" : release->second);
+  }
   c.verdict = member(v, path, "verdict", verdict);
   c.raw_verdict = member(v, path, "raw_verdict", verdict);
   c.detail = member(v, path, "detail", str);
@@ -340,6 +365,7 @@ CheckResult check(const json& v, const std::string& path) {
     out.kind.kind = named<MessageKind>(field(m, p, "kind"), p + ".kind", message_kind_from_name,
                                        "a message kind");
     out.kind.subject = member(m, p, "subject", str);
+    if (m.contains("explanation")) out.explanation = member(m, p, "explanation", str);
     return out;
   });
   c.outputs = member(v, path, "outputs", [](const json& a, const std::string& p) {
@@ -367,18 +393,42 @@ CheckResult check(const json& v, const std::string& path) {
 RunResult run_result(const json& document) {
   const std::string root = "$";
   const json& schema = field(document, root, "schema");
-  if (schema != kReportSchema) fail("$.schema", describe(schema), std::string(kReportSchema));
+  if (schema != kReportSchema && schema != kReportSchemaV1) {
+    fail("$.schema", describe(schema),
+         fmt::format("{} or {}", kReportSchema, kReportSchemaV1));
+  }
+  const bool v1 = schema == kReportSchemaV1;
   RunResult r;
   const json& run = field(document, root, "run");
+  const auto strings = [](const json& a, const std::string& p) { return each(a, p, str); };
   r.run.mbcc_version = member(run, "$.run", "mbcc_version", str);
-  r.run.candidates = member(run, "$.run", "candidates",
-                            [](const json& a, const std::string& p) { return each(a, p, str); });
+  r.run.candidates = member(run, "$.run", "candidates", strings);
+  if (v1) {  // a release name is its own release; a build named by path is of unknown release
+    for (const std::string& name : r.run.candidates) {
+      r.run.candidate_releases.push_back(parse_release_version(name).ok() ? name : "");
+    }
+  } else {
+    r.run.candidate_releases = member(run, "$.run", "candidate_releases", strings);
+    if (r.run.candidate_releases.size() != r.run.candidates.size()) {
+      fail("$.run.candidate_releases", describe(run["candidate_releases"]),
+           fmt::format("{} releases, one per candidate", r.run.candidates.size()));
+    }
+    r.run.forward = named<ForwardPolicy>(field(run, "$.run", "forward"), "$.run.forward",
+                                         forward_policy_from_name, "report, fail or skip");
+  }
+  std::map<std::string, std::string> releases;
+  for (std::size_t i = 0; i < r.run.candidates.size(); ++i) {
+    releases.emplace(r.run.candidates[i], r.run.candidate_releases[i]);
+  }
   r.run.store = member(run, "$.run", "store", str);
   r.run.expectations = member(run, "$.run", "expectations", str);
   r.run.started_at = member(run, "$.run", "started_at", utc_time);
   r.run.finished_at = member(run, "$.run", "finished_at", utc_time);
-  r.checks = member(document, root, "checks",
-                    [](const json& a, const std::string& p) { return each(a, p, check); });
+  r.checks = member(document, root, "checks", [&releases](const json& a, const std::string& p) {
+    return each(a, p, [&releases](const json& c, const std::string& cp) {
+      return check(c, cp, releases);
+    });
+  });
   r.expired_expectations =
       member(document, root, "expired_expectations",
              [](const json& a, const std::string& p) { return each(a, p, expectation); });
@@ -392,20 +442,28 @@ RunResult run_result(const json& document) {
 json report_to_json(const RunResult& result) {
   const VerdictCounts counts = count_verdicts(result.checks);
   json verdicts = json::object();
-  uint64_t failures = 0;
   for (const VerdictInfo& info : kVerdictTable) {
-    const uint64_t n = counts[static_cast<std::size_t>(info.verdict)];
-    verdicts[std::string(info.name)] = n;
-    if (info.is_failure) failures += n;
+    verdicts[std::string(info.name)] = counts[static_cast<std::size_t>(info.verdict)];
   }
+  const ForwardPolicy forward = result.run.forward;
+  uint64_t failures = 0;
+  uint64_t forward_failures = 0;
   json checks = json::array();
-  for (const CheckResult& c : result.checks) checks.push_back(to_json(c));
+  for (const CheckResult& c : result.checks) {
+    failures += fails_run(c, forward) ? 1 : 0;
+    forward_failures += is_failure(c.verdict) && c.direction == Direction::kForward ? 1 : 0;
+    checks.push_back(to_json(c, forward));
+  }
+  json transitions = json::array();
+  for (const Transition& t : find_transitions(result)) transitions.push_back(to_json(t));
   json expired = json::array();
   for (const ExpectationRecord& e : result.expired_expectations) expired.push_back(to_json(e));
   return {{"schema", kReportSchema},
           {"run",
            {{"mbcc_version", result.run.mbcc_version},
             {"candidates", result.run.candidates},
+            {"candidate_releases", result.run.candidate_releases},
+            {"forward", forward_policy_name(forward)},
             {"store", result.run.store},
             {"expectations", result.run.expectations},
             {"started_at", format_utc_time(result.run.started_at)},
@@ -413,11 +471,13 @@ json report_to_json(const RunResult& result) {
           {"summary",
            {{"checks", result.checks.size()},
             {"failures", failures},
+            {"forward_failures", forward_failures},
             {"expired_expectations", result.expired_expectations.size()},
             {"exit_code", exit_code(result)},
             {"verdicts", verdicts}}},
           {"run_errors", result.run_errors},
           {"expired_expectations", expired},
+          {"transitions", transitions},
           {"checks", checks}};
 }
 

@@ -13,7 +13,10 @@
 
 namespace mbcc {
 
-inline constexpr std::string_view kReportSchema = "mbcc-report/1";
+// Schema 2 adds each check's direction, the candidates' releases, the forward policy and the
+// transitions; a report of schema 1 still reads, its directions taken from release order.
+inline constexpr std::string_view kReportSchema = "mbcc-report/2";
+inline constexpr std::string_view kReportSchemaV1 = "mbcc-report/1";
 
 nlohmann::ordered_json report_to_json(const RunResult& result);
 std::string report_json_text(const RunResult& result);  // indented, invalid UTF-8 replaced

@@ -39,7 +39,7 @@ TEST(ReportJson, KeepsNaNAndInfinityAsStrings) {
 
 TEST(ReportJson, SummaryCountsEveryVerdict) {
   const nlohmann::ordered_json document = report_to_json(test_run());
-  EXPECT_EQ(document["schema"], "mbcc-report/1");
+  EXPECT_EQ(document["schema"], "mbcc-report/2");
   const nlohmann::ordered_json& summary = document["summary"];
   EXPECT_EQ(summary["checks"], 6);
   EXPECT_EQ(summary["failures"], 3);  // drift, load failure, corrupt artifact
@@ -93,10 +93,10 @@ TEST(ReportJson, ErrorsGiveTheJsonPath) {
 
 TEST(ReportJson, RefusesAnotherSchema) {
   nlohmann::ordered_json document = report_to_json(test_run());
-  document["schema"] = "mbcc-report/2";
+  document["schema"] = "mbcc-report/3";
   Error e = read_error(document);
   EXPECT_EQ(e.location, "$.schema");
-  EXPECT_EQ(e.allowed, "mbcc-report/1");
+  EXPECT_EQ(e.allowed, "mbcc-report/2 or mbcc-report/1");
   EXPECT_FALSE(parse_report_json("{", "report.json").ok());
 }
 

@@ -47,6 +47,17 @@ Result<RunResult> merge_reports(std::span<const RunResult> reports) {
   merged.run.expectations = std::move(expectations).value();
   merged.run.started_at = reports.front().run.started_at;
   merged.run.finished_at = reports.front().run.finished_at;
+  merged.run.forward = reports.front().run.forward;
+  for (const RunResult& report : reports) {
+    if (report.run.forward != merged.run.forward) {
+      Error e = Error::plain("report merge", "the reports' runs treat forward checks differently");
+      e.field = "run.forward";
+      e.found = fmt::format("{} and {}", forward_policy_name(merged.run.forward),
+                            forward_policy_name(report.run.forward));
+      e.allowed = "one policy for every shard of a run";
+      return e;
+    }
+  }
 
   std::map<CheckKey, std::size_t> position;
   for (const RunResult& report : reports) {
@@ -56,6 +67,9 @@ Result<RunResult> merge_reports(std::span<const RunResult> reports) {
       if (std::find(merged.run.candidates.begin(), merged.run.candidates.end(), candidate) ==
           merged.run.candidates.end()) {
         merged.run.candidates.push_back(candidate);
+        const std::size_t i = static_cast<std::size_t>(&candidate - report.run.candidates.data());
+        merged.run.candidate_releases.push_back(
+            i < report.run.candidate_releases.size() ? report.run.candidate_releases[i] : "");
       }
     }
     for (const CheckResult& check : report.checks) {

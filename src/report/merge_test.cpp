@@ -14,6 +14,7 @@ std::vector<RunResult> shards_by_candidate() {
   for (std::size_t i = 0; i < 2; ++i) {
     shards[i].run = whole.run;
     shards[i].run.candidates = {whole.run.candidates[i]};
+    shards[i].run.candidate_releases = {whole.run.candidate_releases[i]};
     for (const CheckResult& c : whole.checks) {
       if (c.key.candidate == whole.run.candidates[i]) shards[i].checks.push_back(c);
     }

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "check/transitions.hpp"
 #include "report/describe.hpp"
 
 namespace mbcc {
@@ -20,6 +21,8 @@ namespace {
 
 constexpr std::size_t kMessageLines = 3;
 constexpr std::string_view kNoCheck = "..";
+// More candidates than this get the release matrix instead of one matrix each.
+constexpr std::size_t kMatricesShown = 3;
 
 // Candidate first, so each candidate's checks are together, then in matrix order.
 bool key_less(const CheckKey& a, const CheckKey& b) {
@@ -125,6 +128,92 @@ void render_matrix(std::string& out, const std::string& candidate,
   }
 }
 
+// The release matrix: producers down, candidates across in release order, each cell the worst
+// verdict of the pair's backward and same-release checks; "fw" a pair of forward checks only.
+void render_overview(std::string& out, const RunResult& result, const Painter& paint,
+                     std::set<Verdict>& used, bool& any_blank) {
+  const ReleaseOverview overview = release_overview(result);
+  out += "release matrix: the worst verdict of each producer (down) on each candidate (across)\n";
+  std::size_t first_width = std::string_view("producer").size();
+  for (const std::string& p : overview.producers) first_width = std::max(first_width, p.size());
+  std::string header = "  " + pad("producer", 8, first_width);
+  for (std::size_t c = 0; c < overview.candidates.size(); ++c) {
+    header += fmt::format(" {:>2}", c + 1);
+  }
+  out += trim_right(header) + "\n";
+  for (std::size_t p = 0; p < overview.producers.size(); ++p) {
+    std::string row = "  " + pad(overview.producers[p], overview.producers[p].size(), first_width);
+    for (std::size_t c = 0; c < overview.candidates.size(); ++c) {
+      const PairCell& cell = overview.cell(p, c);
+      if (cell.worst) {
+        row += " " + paint.code(*cell.worst);
+        used.insert(*cell.worst);
+      } else if (cell.forward_checks > 0) {
+        row += " fw";
+      } else {
+        row += " " + std::string(kNoCheck);
+        any_blank = true;
+      }
+    }
+    out += trim_right(row) + "\n";
+  }
+  for (std::size_t c = 0; c < overview.candidates.size(); ++c) {
+    out += fmt::format("  {:>2}  {}\n", c + 1, overview.candidates[c]);
+  }
+}
+
+// Forward failures, one line per producer and candidate: files newer than the candidate, which
+// no release promised to read, so they are not listed one by one.
+void render_forward_failures(std::string& out, std::span<const CheckResult* const> checks,
+                             ForwardPolicy forward) {
+  std::map<std::pair<std::string, std::string>, std::size_t, decltype([](const auto& a,
+                                                                         const auto& b) {
+             return natural_less(a.first, b.first) ||
+                    (a.first == b.first && natural_less(a.second, b.second));
+           })>
+      pairs;
+  std::size_t total = 0;
+  for (const CheckResult* c : checks) {
+    if (c->direction != Direction::kForward || !is_failure(c->verdict)) continue;
+    ++pairs[{c->key.producer, c->key.candidate}];
+    ++total;
+  }
+  if (total == 0) return;
+  out += fmt::format(
+      "\nforward failures: {} (files newer than the candidate, which no release promised to "
+      "read; {})\n",
+      total, forward == ForwardPolicy::kFail ? "--forward fail: they fail the run"
+                                             : "they do not fail the run");
+  for (const auto& [pair, n] : pairs) {
+    out += fmt::format("  {} read by {}: {}\n", pair.first, pair.second, plural(n, "failure"));
+  }
+}
+
+// Where cases broke: per release, how many cases and load APIs stopped passing there, and how
+// many passed again.
+void render_transitions(std::string& out, const RunResult& result) {
+  if (result.run.candidates.size() < 2) return;
+  const std::vector<Transition> transitions = find_transitions(result);
+  const std::vector<std::string> order = candidates_in_release_order(result.run);
+  std::map<std::string, std::pair<std::size_t, std::size_t>> per_release;  // broke, passes again
+  for (const Transition& t : transitions) {
+    auto& [broke, fixed] = per_release[t.to_candidate];
+    ++(t.broke() ? broke : fixed);
+  }
+  if (per_release.empty()) {
+    out += "\nno case changed between passing and failing across the candidates\n";
+    return;
+  }
+  out += "\n";
+  for (const std::string& release : order) {
+    auto it = per_release.find(release);
+    if (it == per_release.end()) continue;
+    const auto [broke, fixed] = it->second;
+    if (broke > 0) out += fmt::format("introduced in release {}: {}\n", release, plural(broke, "case"));
+    if (fixed > 0) out += fmt::format("passes again in release {}: {}\n", release, plural(fixed, "case"));
+  }
+}
+
 }  // namespace
 
 std::string terminal_summary(const RunResult& result, bool colour) {
@@ -145,13 +234,18 @@ std::string terminal_summary(const RunResult& result, bool colour) {
 
   std::set<Verdict> used;
   bool any_blank = false;
-  for (auto first = sorted.begin(); first != sorted.end();) {
-    auto last = std::find_if(first, sorted.end(), [&](const CheckResult* c) {
-      return c->key.candidate != (*first)->key.candidate;
-    });
+  if (result.run.candidates.size() > kMatricesShown) {
     out += "\n";
-    render_matrix(out, (*first)->key.candidate, {first, last}, paint, used, any_blank);
-    first = last;
+    render_overview(out, result, paint, used, any_blank);
+  } else {
+    for (auto first = sorted.begin(); first != sorted.end();) {
+      auto last = std::find_if(first, sorted.end(), [&](const CheckResult* c) {
+        return c->key.candidate != (*first)->key.candidate;
+      });
+      out += "\n";
+      render_matrix(out, (*first)->key.candidate, {first, last}, paint, used, any_blank);
+      first = last;
+    }
   }
   if (!used.empty()) {
     std::string legend;
@@ -164,7 +258,7 @@ std::string terminal_summary(const RunResult& result, bool colour) {
 
   std::vector<const CheckResult*> failures;
   std::copy_if(sorted.begin(), sorted.end(), std::back_inserter(failures),
-               [](const CheckResult* c) { return is_failure(c->verdict); });
+               [&result](const CheckResult* c) { return fails_run(*c, result.run.forward); });
   if (!failures.empty()) {
     out += fmt::format("\nfailures: {}\n", failures.size());
     for (const CheckResult* c : failures) {
@@ -175,6 +269,7 @@ std::string terminal_summary(const RunResult& result, bool colour) {
       }
     }
   }
+  render_forward_failures(out, sorted, result.run.forward);
   if (!result.expired_expectations.empty()) {
     out += fmt::format("\nexpired expectations: {}\n", result.expired_expectations.size());
     for (const ExpectationRecord& e : result.expired_expectations) {
@@ -187,6 +282,7 @@ std::string terminal_summary(const RunResult& result, bool colour) {
     for (const std::string& e : result.run_errors) out += fmt::format("  {}\n", e);
   }
 
+  render_transitions(out, result);
   const SummaryLines summary = summary_lines(result);
   out += fmt::format("\n{}\n{}\n", summary.counts, summary.exit);
   return out;

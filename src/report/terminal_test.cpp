@@ -49,6 +49,8 @@ failures: 3
 expired expectations: 1
   corpus/expectations.toml:20 expired 2025-05-31: 1.4.1 grouped convolution <https://github.com/apache/mxnet/issues/15337>
 
+no case changed between passing and failing across the candidates
+
 6 checks: 1 PASS, 1 XFAIL, 1 UNSUPPORTED, 1 ARTIFACT_CORRUPT, 1 LOAD_FAIL, 1 NUMERIC_DRIFT
 exit 1: 3 failing checks, 1 expired expectation
 )";

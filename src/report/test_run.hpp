@@ -36,6 +36,7 @@ inline RunResult test_run() {
   RunResult r;
   r.run.mbcc_version = "0.1.0";
   r.run.candidates = {"1.9.1", "2.0.0"};
+  r.run.candidate_releases = {"1.9.1", "2.0.0"};
   r.run.store = "corpus";
   r.run.expectations = "corpus/expectations.toml";
   r.run.started_at = std::chrono::sys_days(year{2025} / 6 / 1) + std::chrono::hours(2);
