@@ -5,6 +5,10 @@ performance.now() when the page's script has drawn everything and laid it out (n
 is 0), the median of several loads.
 
     build/tools-venv/bin/python bench/html_report_bench.py [--mbcc build/dev/mbcc] [--loads 7]
+        [--report REPORT.json]
+
+--report measures the page of a real run instead, e.g. the full release matrix of the corpus
+(`mbcc check --candidate all`).
 """
 import argparse
 import json
@@ -108,11 +112,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mbcc", default=str(ROOT / "build" / "dev" / "mbcc"))
     parser.add_argument("--loads", type=int, default=7)
+    parser.add_argument("--report", type=Path, help="a real report.json instead of the synthetic one")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        report, page = Path(tmp) / "synthetic.json", Path(tmp) / "synthetic.html"
-        synthetic = synthetic_report()
-        report.write_text(json.dumps(synthetic))
+        page = Path(tmp) / "page.html"
+        if args.report:
+            report = args.report
+            checks = len(json.loads(report.read_text())["checks"])
+        else:
+            report = Path(tmp) / "synthetic.json"
+            synthetic = synthetic_report()
+            checks = len(synthetic["checks"])
+            report.write_text(json.dumps(synthetic))
         subprocess.run([args.mbcc, "report", str(report), "--html", str(page)], check=True,
                        stdout=subprocess.DEVNULL)
         options = webdriver.ChromeOptions()
@@ -130,7 +141,7 @@ def main():
             cells = driver.execute_script("return document.querySelectorAll('td.c').length")
         finally:
             driver.quit()
-        print(f"checks: {len(synthetic['checks'])}, cells drawn: {cells}")
+        print(f"checks: {checks}, cells drawn: {cells}")
         print(f"report.json: {report.stat().st_size / 1e6:.1f} MB, "
               f"report.html: {page.stat().st_size / 1e6:.1f} MB")
         print(f"render time (median of {args.loads} loads): {statistics.median(times):.0f} ms "

@@ -1,6 +1,7 @@
 #include "report/html.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <map>
 #include <set>
@@ -29,13 +30,22 @@ static_assert(kHtmlPage.find(kDataMarker) != std::string_view::npos &&
 // page bigger. NaN and infinities are strings here, as in report.json.
 json rounded(double value) { return std::stod(fmt::format("{:.4g}", value)); }
 
-// Strings that nearly every check holds, stored once in the page's "strings" and referred to
-// by their index there.
-constexpr std::array<std::string_view, 12> kInternedPaths = {
+// Values that many checks hold alike, stored once in the page's "strings" and referred to by
+// their index there: names, and the candidates' messages and the statistics of outputs, which
+// repeat across a release matrix (62,160 checks of the corpus hold 1,711 distinct messages).
+constexpr std::array<std::string_view, 24> kInternedPaths = {
     "check/producer",          "check/model",           "check/save_api",
-    "check/load_api",          "check/candidate",       "check/verdict",
-    "check/raw_verdict",       "check/attempts/*",      "check/outputs/*/name",
-    "check/outputs/*/outcome", "check/outputs/*/dtype", "check/outputs/*/expected_dtype"};
+    "check/load_api",          "check/candidate",       "check/direction",
+    "check/verdict",           "check/raw_verdict",     "check/detail",
+    "check/message/text",      "check/message/kind",    "check/message/subject",
+    "check/message/explanation", "check/outputs/*/name",
+    "check/outputs/*/outcome", "check/outputs/*/dtype", "check/outputs/*/expected_dtype",
+    "check/outputs/*/stats",   "check/outputs/*/tolerance", "check/outputs/*/shape",
+    "check/outputs/*/expected_shape", "check/attempts", "check/outputs"};
+
+bool interned_path(const std::string& path) {
+  return std::find(kInternedPaths.begin(), kInternedPaths.end(), path) != kInternedPaths.end();
+}
 
 // Equal values stored once: a bundle's facts are the same for every check of the bundle, and
 // a producer's name for every check of the producer.
@@ -62,9 +72,23 @@ struct Packer {
   // ("check/outputs/*/stats"). Objects at one path always have the same keys: report_to_json
   // writes every key, null when empty.
   json pack(const json& value, const std::string& path);
+
+ private:
+  json pack_value(const json& value, const std::string& path);  // pack() but never interned
 };
 
 json Packer::pack(const json& value, const std::string& path) {
+  if (interned_path(path)) return strings.index_of(pack_value(value, path));
+  json packed = pack_value(value, path);
+  // A check's rarer members come last, and its trailing nulls are left out (the page reads a
+  // missing member as null): most checks of a release matrix end early.
+  if (path == "check") {
+    while (!packed.empty() && packed.back().is_null()) packed.erase(packed.size() - 1);
+  }
+  return packed;
+}
+
+json Packer::pack_value(const json& value, const std::string& path) {
   if (value.is_object()) {
     json keys = json::array();
     json values = json::array();
@@ -89,11 +113,48 @@ json Packer::pack(const json& value, const std::string& path) {
       !path.ends_with("/worst/expected")) {
     return rounded(value.get<double>());
   }
-  if (value.is_string() &&
-      std::find(kInternedPaths.begin(), kInternedPaths.end(), path) != kInternedPaths.end()) {
-    return strings.index_of(value);
-  }
   return value;
+}
+
+// A candidate's message as the page shows it: its first 1,000 characters (MXNet's stack traces
+// run long), the rest in report.json.
+constexpr std::size_t kMessageChars = 1000;
+json shortened(const json& text) {
+  const std::string& full = text.get_ref<const std::string&>();
+  if (full.size() <= kMessageChars) return text;
+  std::size_t cut = kMessageChars;
+  while (cut > 0 && (static_cast<unsigned char>(full[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
+  return full.substr(0, cut) +
+         fmt::format("\n… {} more characters in report.json", full.size() - cut);
+}
+
+// The release matrix (describe.hpp): each cell as [worst verdict or null, checks, {verdict:
+// count}, forward checks, forward failures].
+json overview_json(const RunResult& result) {
+  const ReleaseOverview overview = release_overview(result);
+  json cells = json::array();
+  for (const PairCell& cell : overview.cells) {
+    json counts = json::object();
+    for (const VerdictInfo& info : kVerdictTable) {
+      if (const uint64_t n = cell.counts[static_cast<std::size_t>(info.verdict)]; n > 0) {
+        counts[std::string(info.name)] = n;
+      }
+    }
+    cells.push_back({cell.worst ? json(verdict_name(*cell.worst)) : json(nullptr), cell.checks,
+                     counts, cell.forward_checks, cell.forward_failures});
+  }
+  return {{"producers", overview.producers},
+          {"candidates", overview.candidates},
+          {"cells", cells}};
+}
+
+// Two significant digits, written without a fraction when it has none: "14", "0.38".
+json short_number(double value) {
+  const double rounded_value = std::stod(fmt::format("{:.2g}", value));
+  if (rounded_value == std::floor(rounded_value) && std::abs(rounded_value) < 1e15) {
+    return static_cast<int64_t>(rounded_value);
+  }
+  return rounded_value;
 }
 
 json history_json(const CheckHistory& history) {
@@ -166,19 +227,37 @@ json html_page_data(std::span<const RunResult> reports) {
 
   json report = report_to_json(shown);
   Packer packer;
+  // the names every check refers to get the shortest indexes
+  for (const json& check : report["checks"]) {
+    for (const char* key : {"producer", "model", "save_api", "load_api", "candidate", "direction",
+                            "verdict", "raw_verdict"}) {
+      packer.strings.index_of(check[key]);
+    }
+  }
   Interned bundles;
   Interned expectations;
   json checks = json::array();
   std::set<std::string, NaturalLess> producers;
   for (std::size_t i = 0; i < shown.checks.size(); ++i) {
-    json& check = report["checks"][i];
-    check["bundle"] = bundles.index_of(check["bundle"]);
-    check["expectation"] = expectations.index_of(check["expectation"]);
-    for (json& output : check["outputs"]) output["stats"]["abs_error_histogram"].erase("edges");
-    if (check["first_divergence"].is_object() &&
-        check["first_divergence"]["comparison"].is_object()) {
-      check["first_divergence"]["comparison"]["stats"]["abs_error_histogram"].erase("edges");
+    json& full = report["checks"][i];
+    for (json& output : full["outputs"]) output["stats"]["abs_error_histogram"].erase("edges");
+    if (full["first_divergence"].is_object() && full["first_divergence"]["comparison"].is_object()) {
+      full["first_divergence"]["comparison"]["stats"]["abs_error_histogram"].erase("edges");
     }
+    if (full["message"].is_object()) full["message"]["text"] = shortened(full["message"]["text"]);
+    // What the page shows of a check, the members most checks hold first; `failure` it derives
+    // from the verdict, the direction and the run's forward policy.
+    json check = json::object();
+    for (const char* key : {"producer", "model", "save_api", "load_api", "candidate", "direction",
+                            "verdict", "raw_verdict", "timings", "attempts", "outputs"}) {
+      check[key] = full[key];
+    }
+    for (json& value : check["timings"]) value = short_number(value.get<double>());
+    check["bundle"] = bundles.index_of(full["bundle"]);
+    check["detail"] = full["detail"] == "" ? json(nullptr) : full["detail"];
+    check["message"] = full["message"];
+    check["first_divergence"] = full["first_divergence"];
+    check["expectation"] = expectations.index_of(full["expectation"]);
     check["history"] = histories.empty() ? json(nullptr) : history_json(histories[i]);
     checks.push_back(packer.pack(check, "check"));
     producers.insert(shown.checks[i].key.producer);
@@ -198,6 +277,8 @@ json html_page_data(std::span<const RunResult> reports) {
           {"summary", {summary.counts, summary.exit}},
           {"run_errors", report["run_errors"]},
           {"expired_expectations", report["expired_expectations"]},
+          {"overview", overview_json(shown)},
+          {"transitions", report["transitions"]},
           {"nights", night_times},
           {"verdicts", verdicts},
           {"producers", producers},
