@@ -46,8 +46,8 @@ LockedDir::~LockedDir() {
 Status LockedDir::keep() {
   std::ofstream marker(path_ / std::string(kKeptMarker));
   if (!marker) {
-    return Error::plain(path_.string(), "cannot mark the folder as kept: " +
-                                            std::string(std::strerror(errno)));
+    return Error::plain(path_.string(),
+                        "cannot mark the folder as kept: " + std::string(std::strerror(errno)));
   }
   kept_ = true;
   return Ok{};

@@ -65,7 +65,8 @@ Result<std::vector<Clause>> parse_range(std::string_view text) {
         break;
       }
     }
-    if (c.op.empty()) return range_error(text, "each clause starts with ==, !=, >=, <=, >, < or ~=");
+    if (c.op.empty())
+      return range_error(text, "each clause starts with ==, !=, >=, <=, >, < or ~=");
     Result<ReleaseVersion> version = parse_release_version(clause.substr(c.op.size()));
     if (!version.ok()) return range_error(text, version.error().message());
     if (c.op == "~=" && version->release.size() < 2) {
@@ -240,9 +241,9 @@ Candidates make_candidates(const CandidateRequest& request, const Tools& tools) 
     }
   };
   std::vector<std::future<void>> installers;
-  const auto threads = std::clamp<std::size_t>(
-      static_cast<std::size_t>(std::max(1, request.parallel_installs)), 1,
-      std::max<std::size_t>(1, request.releases.size()));
+  const auto threads =
+      std::clamp<std::size_t>(static_cast<std::size_t>(std::max(1, request.parallel_installs)), 1,
+                              std::max<std::size_t>(1, request.releases.size()));
   for (std::size_t t = 0; t < threads; ++t) {
     installers.push_back(std::async(std::launch::async, install_some));
   }
@@ -283,7 +284,8 @@ Candidates make_candidates(const CandidateRequest& request, const Tools& tools) 
     out.candidates.push_back(
         {name,
          {std::nullopt, "a bare libmxnet.so candidate runs the C API load APIs only"},
-         capi_setup(library, "", tools), release_of_name(name)});
+         capi_setup(library, "", tools),
+         release_of_name(name)});
   }
   return out;
 }

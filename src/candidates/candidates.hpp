@@ -70,9 +70,9 @@ Result<Tools> find_tools();  // where install_dirs finds them
 
 struct CandidateRequest {
   std::vector<CandidateSpec> releases;
-  std::vector<std::string> pythons;    // "[NAME=]PATH"
-  std::vector<std::string> libraries;  // "[NAME=]PATH"
-  int parallel_installs = 2;           // environments installed at once
+  std::vector<std::string> pythons;                // "[NAME=]PATH"
+  std::vector<std::string> libraries;              // "[NAME=]PATH"
+  int parallel_installs = 2;                       // environments installed at once
   std::function<void(std::string_view)> progress;  // install steps; may be empty
 };
 

@@ -597,8 +597,9 @@ RunResult run_checks(const RunOptions& options) {
     return direction_of(check.key.producer, options.candidates[check.candidate].release);
   };
   if (plan.ok() && options.forward == ForwardPolicy::kSkip) {
-    std::erase_if(plan->checks,
-                  [&](const PlannedCheck& check) { return direction(check) == Direction::kForward; });
+    std::erase_if(plan->checks, [&](const PlannedCheck& check) {
+      return direction(check) == Direction::kForward;
+    });
   }
   if (!plan.ok()) {
     result.run_errors.push_back(plan.error().message());

@@ -46,8 +46,8 @@ std::vector<Transition> find_transitions(const RunResult& result) {
         check.raw_verdict == Verdict::kArtifactCorrupt || check.raw_verdict == Verdict::kSkipped) {
       continue;
     }
-    series[{check.key.producer, check.key.model, check.key.save_api, check.key.load_api}]
-        .push_back(&check);
+    series[{check.key.producer, check.key.model, check.key.save_api, check.key.load_api}].push_back(
+        &check);
   }
   std::vector<Transition> transitions;
   for (auto& [key, checks] : series) {
@@ -59,9 +59,9 @@ std::vector<Transition> find_transitions(const RunResult& result) {
       const CheckResult& after = *checks[i];
       const bool passed = before.raw_verdict == Verdict::kPass;
       if (passed == (after.raw_verdict == Verdict::kPass)) continue;
-      transitions.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key),
-                             std::get<3>(key), before.key.candidate, after.key.candidate,
-                             before.raw_verdict, after.raw_verdict});
+      transitions.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), std::get<3>(key),
+                             before.key.candidate, after.key.candidate, before.raw_verdict,
+                             after.raw_verdict});
     }
   }
   return transitions;

@@ -17,8 +17,8 @@ struct Transition {
   std::string model;
   std::string save_api;
   std::string load_api;
-  std::string from_candidate;  // the last candidate before the change, in release order
-  std::string to_candidate;    // the first candidate after it
+  std::string from_candidate;             // the last candidate before the change, in release order
+  std::string to_candidate;               // the first candidate after it
   Verdict from_verdict = Verdict::kPass;  // raw verdicts: what the candidates did, before
   Verdict to_verdict = Verdict::kPass;    // expectations
   bool broke() const { return from_verdict == Verdict::kPass; }  // else: passes again

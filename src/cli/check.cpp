@@ -218,10 +218,9 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir,
   result.run_errors.insert(result.run_errors.begin(), setup_errors.begin(), setup_errors.end());
   result.run.mbcc_version = MBCC_VERSION;
   result.run.store = source;  // as the user named it, not the view it was read through
-  result.run.expectations =
-      store_view && args.expectations.empty() && !expectations_file.empty()
-          ? source + "/expectations.toml"
-          : expectations_file.string();
+  result.run.expectations = store_view && args.expectations.empty() && !expectations_file.empty()
+                                ? source + "/expectations.toml"
+                                : expectations_file.string();
   return result;
 }
 

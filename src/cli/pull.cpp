@@ -75,7 +75,8 @@ void add_pull(CLI::App& app, int& exit_code) {
   pull->add_option("STORE", args->source, "s3://bucket/prefix or a folder")->required();
   pull->add_option("--to", args->to, "also make this empty folder a local store of the bundles");
   add_bundle_glob_options(*pull, args->bundles);
-  pull->add_option("--shard", args->shard, "I/N: only the bundles `mbcc check --shard` would check");
+  pull->add_option("--shard", args->shard,
+                   "I/N: only the bundles `mbcc check --shard` would check");
   add_store_options(*pull, args->store_args);
   pull->callback([args, &exit_code] { exit_code = run_pull(*args); });
 }

@@ -97,8 +97,7 @@ Status pull_store(const std::string& url, const StoreArgs& args, const Filters& 
   auto pulled = corpus::pull_bundles(**source, *cache, wanted, view);
   progress.clear();
   if (!pulled) return pulled.error();
-  fmt::print(stderr,
-             "{}: {} bundles; {} files downloaded ({}), {} from the cache; manifests {}\n",
+  fmt::print(stderr, "{}: {} bundles; {} files downloaded ({}), {} from the cache; manifests {}\n",
              url, pulled->bundles.size(), pulled->downloaded.objects,
              format_bytes(pulled->downloaded.bytes), pulled->cache_hits,
              format_bytes(pulled->manifest_bytes));

@@ -160,12 +160,11 @@ Result<EnvSpec> parse_env_spec(std::string_view text) {
   if (pin != std::string_view::npos) {
     spec.distribution = std::string(text.substr(0, pin));
     version = text.substr(pin + 2);
-    const bool named = spec.distribution == "mxnet" ||
-                       (spec.distribution.starts_with("mxnet-") && spec.distribution.size() > 6 &&
-                        std::all_of(spec.distribution.begin() + 6, spec.distribution.end(),
-                                    [](char c) {
-                                      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-                                    }));
+    const bool named =
+        spec.distribution == "mxnet" ||
+        (spec.distribution.starts_with("mxnet-") && spec.distribution.size() > 6 &&
+         std::all_of(spec.distribution.begin() + 6, spec.distribution.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }));
     if (!named) {
       Error e;
       e.source = "MXNet distribution";

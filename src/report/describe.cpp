@@ -172,9 +172,10 @@ SummaryLines summary_lines(const RunResult& result) {
       lines.exit = fmt::format("exit {}: the run could not be done", code);
   }
   if (forward_apart > 0) {
-    lines.exit += fmt::format(" ({} of files newer than their candidate, which no release "
-                              "promised to read, do not count: --forward fail counts them)",
-                              plural(forward_apart, "failure"));
+    lines.exit += fmt::format(
+        " ({} of files newer than their candidate, which no release "
+        "promised to read, do not count: --forward fail counts them)",
+        plural(forward_apart, "failure"));
   }
   return lines;
 }

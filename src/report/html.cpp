@@ -1,8 +1,8 @@
 #include "report/html.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -33,15 +33,29 @@ json rounded(double value) { return std::stod(fmt::format("{:.4g}", value)); }
 // Values that many checks hold alike, stored once in the page's "strings" and referred to by
 // their index there: names, and the candidates' messages and the statistics of outputs, which
 // repeat across a release matrix (62,160 checks of the corpus hold 1,711 distinct messages).
-constexpr std::array<std::string_view, 24> kInternedPaths = {
-    "check/producer",          "check/model",           "check/save_api",
-    "check/load_api",          "check/candidate",       "check/direction",
-    "check/verdict",           "check/raw_verdict",     "check/detail",
-    "check/message/text",      "check/message/kind",    "check/message/subject",
-    "check/message/explanation", "check/outputs/*/name",
-    "check/outputs/*/outcome", "check/outputs/*/dtype", "check/outputs/*/expected_dtype",
-    "check/outputs/*/stats",   "check/outputs/*/tolerance", "check/outputs/*/shape",
-    "check/outputs/*/expected_shape", "check/attempts", "check/outputs"};
+constexpr std::array<std::string_view, 24> kInternedPaths = {"check/producer",
+                                                             "check/model",
+                                                             "check/save_api",
+                                                             "check/load_api",
+                                                             "check/candidate",
+                                                             "check/direction",
+                                                             "check/verdict",
+                                                             "check/raw_verdict",
+                                                             "check/detail",
+                                                             "check/message/text",
+                                                             "check/message/kind",
+                                                             "check/message/subject",
+                                                             "check/message/explanation",
+                                                             "check/outputs/*/name",
+                                                             "check/outputs/*/outcome",
+                                                             "check/outputs/*/dtype",
+                                                             "check/outputs/*/expected_dtype",
+                                                             "check/outputs/*/stats",
+                                                             "check/outputs/*/tolerance",
+                                                             "check/outputs/*/shape",
+                                                             "check/outputs/*/expected_shape",
+                                                             "check/attempts",
+                                                             "check/outputs"};
 
 bool interned_path(const std::string& path) {
   return std::find(kInternedPaths.begin(), kInternedPaths.end(), path) != kInternedPaths.end();
@@ -53,7 +67,9 @@ class Interned {
  public:
   json index_of(const json& value) {
     if (value.is_null()) return nullptr;
-    auto [it, fresh] = index_.try_emplace(value.dump(), values_.size());
+    // candidates' messages are arbitrary bytes: the key replaces what is not UTF-8, as the page
+    auto [it, fresh] = index_.try_emplace(
+        value.dump(-1, ' ', false, json::error_handler_t::replace), values_.size());
     if (fresh) values_.push_back(value);
     return it->second;
   }
@@ -143,9 +159,7 @@ json overview_json(const RunResult& result) {
     cells.push_back({cell.worst ? json(verdict_name(*cell.worst)) : json(nullptr), cell.checks,
                      counts, cell.forward_checks, cell.forward_failures});
   }
-  return {{"producers", overview.producers},
-          {"candidates", overview.candidates},
-          {"cells", cells}};
+  return {{"producers", overview.producers}, {"candidates", overview.candidates}, {"cells", cells}};
 }
 
 // Two significant digits, written without a fraction when it has none: "14", "0.38".
@@ -241,7 +255,8 @@ json html_page_data(std::span<const RunResult> reports) {
   for (std::size_t i = 0; i < shown.checks.size(); ++i) {
     json& full = report["checks"][i];
     for (json& output : full["outputs"]) output["stats"]["abs_error_histogram"].erase("edges");
-    if (full["first_divergence"].is_object() && full["first_divergence"]["comparison"].is_object()) {
+    if (full["first_divergence"].is_object() &&
+        full["first_divergence"]["comparison"].is_object()) {
       full["first_divergence"]["comparison"]["stats"]["abs_error_histogram"].erase("edges");
     }
     if (full["message"].is_object()) full["message"]["text"] = shortened(full["message"]["text"]);

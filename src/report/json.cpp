@@ -353,8 +353,7 @@ CheckResult check(const json& v, const std::string& path,
                                    direction_from_name, "backward, same or forward");
   } else {
     auto release = releases.find(c.key.candidate);
-    c.direction =
-        direction_of(c.key.producer, release == releases.end() ? "" : release->second);
+    c.direction = direction_of(c.key.producer, release == releases.end() ? "" : release->second);
   }
   c.verdict = member(v, path, "verdict", verdict);
   c.raw_verdict = member(v, path, "raw_verdict", verdict);
@@ -394,8 +393,7 @@ RunResult run_result(const json& document) {
   const std::string root = "$";
   const json& schema = field(document, root, "schema");
   if (schema != kReportSchema && schema != kReportSchemaV1) {
-    fail("$.schema", describe(schema),
-         fmt::format("{} or {}", kReportSchema, kReportSchemaV1));
+    fail("$.schema", describe(schema), fmt::format("{} or {}", kReportSchema, kReportSchemaV1));
   }
   const bool v1 = schema == kReportSchemaV1;
   RunResult r;
@@ -425,9 +423,8 @@ RunResult run_result(const json& document) {
   r.run.started_at = member(run, "$.run", "started_at", utc_time);
   r.run.finished_at = member(run, "$.run", "finished_at", utc_time);
   r.checks = member(document, root, "checks", [&releases](const json& a, const std::string& p) {
-    return each(a, p, [&releases](const json& c, const std::string& cp) {
-      return check(c, cp, releases);
-    });
+    return each(
+        a, p, [&releases](const json& c, const std::string& cp) { return check(c, cp, releases); });
   });
   r.expired_expectations =
       member(document, root, "expired_expectations",

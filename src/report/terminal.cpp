@@ -166,8 +166,8 @@ void render_overview(std::string& out, const RunResult& result, const Painter& p
 // no release promised to read, so they are not listed one by one.
 void render_forward_failures(std::string& out, std::span<const CheckResult* const> checks,
                              ForwardPolicy forward) {
-  std::map<std::pair<std::string, std::string>, std::size_t, decltype([](const auto& a,
-                                                                         const auto& b) {
+  std::map<std::pair<std::string, std::string>, std::size_t,
+           decltype([](const auto& a, const auto& b) {
              return natural_less(a.first, b.first) ||
                     (a.first == b.first && natural_less(a.second, b.second));
            })>
@@ -182,8 +182,9 @@ void render_forward_failures(std::string& out, std::span<const CheckResult* cons
   out += fmt::format(
       "\nforward failures: {} (files newer than the candidate, which no release promised to "
       "read; {})\n",
-      total, forward == ForwardPolicy::kFail ? "--forward fail: they fail the run"
-                                             : "they do not fail the run");
+      total,
+      forward == ForwardPolicy::kFail ? "--forward fail: they fail the run"
+                                      : "they do not fail the run");
   for (const auto& [pair, n] : pairs) {
     out += fmt::format("  {} read by {}: {}\n", pair.first, pair.second, plural(n, "failure"));
   }
@@ -209,8 +210,10 @@ void render_transitions(std::string& out, const RunResult& result) {
     auto it = per_release.find(release);
     if (it == per_release.end()) continue;
     const auto [broke, fixed] = it->second;
-    if (broke > 0) out += fmt::format("introduced in release {}: {}\n", release, plural(broke, "case"));
-    if (fixed > 0) out += fmt::format("passes again in release {}: {}\n", release, plural(fixed, "case"));
+    if (broke > 0)
+      out += fmt::format("introduced in release {}: {}\n", release, plural(broke, "case"));
+    if (fixed > 0)
+      out += fmt::format("passes again in release {}: {}\n", release, plural(fixed, "case"));
   }
 }
 
