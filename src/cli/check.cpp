@@ -239,25 +239,21 @@ fs::path work_parent() {
   return fs::temp_directory_path();
 }
 
-int run_check(const CheckArgs& args) {
+CheckOutcome check_only(const CheckArgs& args) {
+  CheckOutcome outcome;
   // the outputs of runs that were killed are in memory: they go first
   remove_abandoned_dirs(work_parent(), kWorkPrefix);
   auto made = LockedDir::create(work_parent(), kWorkPrefix);
   if (!made) {
-    fmt::print(stderr, "mbcc check: {}\n", made.error().message());
-    return kExitRunFailed;
+    outcome.result.run_errors.push_back(made.error().message());
+    return outcome;
   }
-  const fs::path work_dir = made->path();
   std::optional<LockedDir> store_view;
-  RunResult result = check_in(args, work_dir, store_view);
-  write_reports(args.report_dir, result);
-
-  fmt::print("{}", terminal_summary(result, colour_on_stdout()));
-  fmt::print("reports: {}\n", (fs::path(args.report_dir) / "report.{json,xml,html}").string());
+  outcome.result = check_in(args, made->path(), store_view);
   if (args.keep_outputs) {
     Status kept = made->keep();
-    fmt::print("outputs: {}{}\n", work_dir.string(),
-               kept.ok() ? "" : " (" + kept.error().message() + ")");
+    outcome.kept_outputs =
+        made->path().string() + (kept.ok() ? "" : " (" + kept.error().message() + ")");
   }
   if (store_view) {  // only now that no check reads through the view's links
     store_view.reset();
@@ -266,6 +262,16 @@ int run_check(const CheckArgs& args) {
     Status trimmed = cache.ok() ? cache->trim() : Status(cache.error());
     if (!trimmed.ok()) fmt::print(stderr, "mbcc check: {}\n", trimmed.error().message());
   }
+  return outcome;
+}
+
+int run_check(const CheckArgs& args) {
+  CheckOutcome outcome = check_only(args);
+  RunResult& result = outcome.result;
+  write_reports(args.report_dir, result);
+  fmt::print("{}", terminal_summary(result, colour_on_stdout()));
+  fmt::print("reports: {}\n", (fs::path(args.report_dir) / "report.{json,xml,html}").string());
+  if (!outcome.kept_outputs.empty()) fmt::print("outputs: {}\n", outcome.kept_outputs);
   return exit_code(result);
 }
 

@@ -7,12 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "check/check_result.hpp"
 #include "cli/stores.hpp"
 
 namespace mbcc::cli {
 
 struct CheckArgs {
-  std::string store;  // empty: the corpus shipped beside mbcc_probe
+  std::string store;                // empty: the corpus shipped beside mbcc_probe
   std::string store_layout = "v1";  // or "original": the MXNet nightly bucket, read-only
   std::vector<std::string> versions;
   std::vector<std::string> pythons;
@@ -37,5 +38,13 @@ void add_check_options(CLI::App& command, CheckArgs& args);
 
 // Runs the check, writes the reports, prints the summary; returns the exit code.
 int run_check(const CheckArgs& args);
+
+// The check alone, for commands that run several (`mbcc bisect`): no reports, nothing printed
+// but progress. Its work folder and store view are gone when it returns, unless --keep-outputs.
+struct CheckOutcome {
+  RunResult result;
+  std::string kept_outputs;  // the folder kept with --keep-outputs, else empty
+};
+CheckOutcome check_only(const CheckArgs& args);
 
 }  // namespace mbcc::cli

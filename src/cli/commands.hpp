@@ -13,6 +13,7 @@ void add_convert(CLI::App& app, int& exit_code);
 void add_env(CLI::App& app, int& exit_code);
 void add_generate(CLI::App& app, int& exit_code);
 void add_check(CLI::App& app, int& exit_code);
+void add_bisect(CLI::App& app, int& exit_code);
 void add_publish(CLI::App& app, int& exit_code);
 void add_nightly(CLI::App& app, int& exit_code);
 void add_pull(CLI::App& app, int& exit_code);
