@@ -6,8 +6,10 @@
 #include <charconv>
 #include <cmath>
 #include <map>
+#include <mutex>
 #include <set>
 #include <span>
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -358,20 +360,46 @@ std::optional<StartedPool> start_first_pool(const RunOptions& options) {
   return start_pool(options, PoolKey{0, RunnerKind::kPython});
 }
 
+// Candidates run this many at a time, each with its own pools: one candidate's MXNet import and
+// start overlap another's checks, and the cores stay busy while a pool waits on its workers.
+constexpr std::size_t kCandidateLanes = 2;
+
+// What the lanes of a run share: its run errors and the count of checks done.
+class SharedProgress {
+ public:
+  SharedProgress(const RunOptions& options, const Plan& plan, std::vector<std::string>& run_errors)
+      : options_(options), run_errors_(run_errors), total_(plan.checks.size()) {
+    for (const PlannedCheck& check : plan.checks) done_ += check.settled ? 1 : 0;
+    if (options_.checks_done) options_.checks_done(done_, total_);
+  }
+  void add_error(std::string error) {
+    std::scoped_lock hold(lock_);
+    run_errors_.push_back(std::move(error));
+  }
+  void check_done() {
+    std::scoped_lock hold(lock_);
+    ++done_;
+    if (options_.checks_done) options_.checks_done(done_, total_);
+  }
+
+ private:
+  const RunOptions& options_;
+  std::mutex lock_;
+  std::vector<std::string>& run_errors_;
+  std::size_t done_ = 0;
+  std::size_t total_ = 0;
+};
+
 // Runs one pool: every attempt of `checks`, then the internals of those that drifted.
 class PoolRun {
  public:
   PoolRun(const RunOptions& options, const Plan& plan, std::vector<CheckResult>& results,
-          std::vector<std::string>& run_errors, std::optional<StartedPool> started)
+          SharedProgress& shared, std::optional<StartedPool> started)
       : options_(options),
         plan_(plan),
         results_(results),
-        run_errors_(run_errors),
-        started_(std::move(started)) {
-    for (const PlannedCheck& check : plan.checks) done_ += check.settled ? 1 : 0;
-    total_ = plan.checks.size();
-    if (options_.checks_done) options_.checks_done(done_, total_);
-  }
+        shared_(shared),
+        started_(std::move(started)) {}
 
   // Runs the checks of the pool `key`; `next`, the pool that runs after it, is started once
   // this one has nothing left to hand out, so its workers start while these finish.
@@ -418,7 +446,7 @@ class PoolRun {
       } else {
         forget_outputs(checks[i]);
       }
-      if (options_.checks_done) options_.checks_done(++done_, total_);
+      shared_.check_done();
     };
     const std::vector<runners::CheckRun> runs = pool.run(requests, on_outcome);
     std::sort(want_internals.begin(), want_internals.end());  // in plan order, not arrival order
@@ -427,9 +455,9 @@ class PoolRun {
 
     if (!pool.hello()) {
       const auto* startup = std::get_if<runners::StartupFailure>(&runs.front().outcome);
-      run_errors_.push_back(fmt::format("candidate {}: no {} worker started: {}", candidate.name,
-                                        runner_kind_name(kind),
-                                        startup ? startup->message : "no hello"));
+      shared_.add_error(fmt::format("candidate {}: no {} worker started: {}", candidate.name,
+                                    runner_kind_name(kind),
+                                    startup ? startup->message : "no hello"));
     }
   }
 
@@ -478,9 +506,9 @@ class PoolRun {
     for (const Attempt& a : attempts) {
       result.attempts.push_back(a.verdict);
       if (!a.run_error.empty()) {
-        run_errors_.push_back(fmt::format("{}/{}/{} {} @ {}: {}", result.key.producer,
-                                          result.key.model, result.key.save_api,
-                                          result.key.load_api, result.key.candidate, a.run_error));
+        shared_.add_error(fmt::format("{}/{}/{} {} @ {}: {}", result.key.producer, result.key.model,
+                                      result.key.save_api, result.key.load_api,
+                                      result.key.candidate, a.run_error));
       }
     }
     result.raw_verdict = combine_attempts(result.attempts);
@@ -512,10 +540,8 @@ class PoolRun {
   const RunOptions& options_;
   const Plan& plan_;
   std::vector<CheckResult>& results_;
-  std::vector<std::string>& run_errors_;
+  SharedProgress& shared_;
   std::optional<StartedPool> started_;
-  std::size_t done_ = 0;
-  std::size_t total_ = 0;
 };
 
 }  // namespace
@@ -620,8 +646,9 @@ RunResult run_checks(const RunOptions& options) {
         r.detail = check.detail;
       }
     }
-    // candidates in the order given, each with its Python checks first
-    std::vector<std::pair<PoolKey, std::vector<std::size_t>>> pools_to_run;
+    // per candidate, in the order given, its Python checks first
+    using PoolChecks = std::pair<PoolKey, std::vector<std::size_t>>;
+    std::vector<std::vector<PoolChecks>> pools_of(options.candidates.size());
     for (std::size_t c = 0; c < options.candidates.size(); ++c) {
       for (RunnerKind kind : {RunnerKind::kPython, RunnerKind::kCapi}) {
         std::vector<std::size_t> checks;
@@ -629,15 +656,36 @@ RunResult run_checks(const RunOptions& options) {
           const PlannedCheck& check = plan->checks[i];
           if (check.candidate == c && check.runner == kind && !check.settled) checks.push_back(i);
         }
-        if (!checks.empty()) pools_to_run.emplace_back(PoolKey{c, kind}, std::move(checks));
+        if (!checks.empty()) pools_of[c].emplace_back(PoolKey{c, kind}, std::move(checks));
       }
     }
-    PoolRun pools(options, *plan, result.checks, result.run_errors, std::move(started));
-    for (std::size_t p = 0; p < pools_to_run.size(); ++p) {
-      std::optional<PoolKey> next;
-      if (p + 1 < pools_to_run.size()) next = pools_to_run[p + 1].first;
-      pools.run(pools_to_run[p].first, pools_to_run[p].second, next);
-    }
+    // Each lane takes the next candidate in turn and runs its pools, starting each next pool
+    // while the one before finishes. Lanes write disjoint checks; the rest is SharedProgress.
+    SharedProgress shared(options, *plan, result.run_errors);
+    std::mutex queue_lock;
+    std::size_t next_candidate = 1;  // candidate 0 is the first lane's, whose pool started ahead
+    // `mine`: the candidate the lane starts with, or none (kNone) to take one from the queue
+    constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+    auto lane = [&](std::optional<StartedPool> first, std::size_t mine) {
+      PoolRun pools(options, *plan, result.checks, shared, std::move(first));
+      for (std::size_t c = mine;; c = kNone) {
+        if (c == kNone) {
+          std::scoped_lock hold(queue_lock);
+          if (next_candidate >= pools_of.size()) return;
+          c = next_candidate++;
+        }
+        for (std::size_t p = 0; p < pools_of[c].size(); ++p) {
+          std::optional<PoolKey> next;
+          if (p + 1 < pools_of[c].size()) next = pools_of[c][p + 1].first;
+          pools.run(pools_of[c][p].first, pools_of[c][p].second, next);
+        }
+      }
+    };
+    std::vector<std::thread> lanes;
+    const std::size_t lane_count = std::min(kCandidateLanes, options.candidates.size());
+    for (std::size_t l = 1; l < lane_count; ++l) lanes.emplace_back(lane, std::nullopt, kNone);
+    lane(std::move(started), 0);  // the first lane runs here
+    for (std::thread& t : lanes) t.join();
     for (CheckResult& check : result.checks) {
       settle_verdict(check, options.expectations, options.today);
     }
