@@ -112,3 +112,32 @@ TEST(ReportJson, WritesAndReadsAFile) {
 
 }  // namespace
 }  // namespace mbcc
+
+namespace mbcc {
+namespace {
+
+// A report of schema 1 has no directions: they come from release order.
+TEST(ReportJson, ASchema1ReportReadsWithDirectionsFromReleaseOrder) {
+  nlohmann::ordered_json document = report_to_json(test_run());
+  document["schema"] = "mbcc-report/1";
+  document["run"].erase("candidate_releases");
+  document["run"].erase("forward");
+  for (auto& check : document["checks"]) check.erase("direction");
+  Result<RunResult> back = report_from_json(document, "old.json");
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(back->run.candidate_releases, test_run().run.candidates);
+  for (const CheckResult& c : back->checks) {
+    EXPECT_EQ(c.direction, direction_of(c.key.producer, c.key.candidate)) << c.key.producer;
+  }
+  EXPECT_EQ(back->checks[3].direction, Direction::kForward);  // 1.10.0's file on 1.9.1
+}
+
+TEST(ReportJson, TransitionsAreWritten) {
+  const nlohmann::ordered_json document = report_to_json(test_run());
+  ASSERT_TRUE(document["transitions"].is_array());
+  EXPECT_EQ(document["summary"]["forward_failures"], 0);
+  EXPECT_EQ(document["run"]["forward"], "report");
+}
+
+}  // namespace
+}  // namespace mbcc

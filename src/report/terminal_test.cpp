@@ -87,3 +87,50 @@ TEST(TerminalSummary, CleanRunSaysSo) {
 
 }  // namespace
 }  // namespace mbcc
+
+namespace mbcc {
+namespace {
+
+// Past three candidates the terminal shows the release matrix, forward failures one line per
+// pair, and where cases broke.
+TEST(TerminalSummary, AReleaseMatrixShowsTheOverviewAndWhereCasesBroke) {
+  RunResult r;
+  r.run.mbcc_version = "0.1.0";
+  r.run.store = "corpus";
+  r.run.candidates = {"1.4.1", "1.9.1", "2.0.0a0", "2.0.0b1"};
+  r.run.candidate_releases = r.run.candidates;
+  auto add = [&r](const char* producer, const char* candidate, Verdict v) {
+    CheckResult c;
+    c.key = {producer, "mlp", "module-checkpoint", "module-load-checkpoint", candidate};
+    c.verdict = c.raw_verdict = v;
+    c.attempts = {v};
+    c.direction = direction_of(producer, candidate);
+    r.checks.push_back(c);
+  };
+  for (const char* candidate : {"1.4.1", "1.9.1", "2.0.0a0", "2.0.0b1"}) {
+    add("1.2.1", candidate,
+        std::string_view(candidate).starts_with("2.") ? Verdict::kUnsupported : Verdict::kPass);
+  }
+  add("2.0.0b1", "1.4.1", Verdict::kLoadFail);
+  add("2.0.0b1", "1.9.1", Verdict::kLoadFail);
+  add("2.0.0b1", "2.0.0b1", Verdict::kUnsupported);
+  const std::string out = terminal_summary(r, false);
+  EXPECT_NE(out.find("release matrix: the worst verdict of each producer (down) on each "
+                     "candidate (across)\n"
+                     "  producer  1  2  3  4\n"
+                     "  1.2.1    ok ok un un\n"
+                     "  2.0.0b1  fw fw .. un\n"
+                     "   1  1.4.1\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("forward failures: 2 (files newer than the candidate"), std::string::npos);
+  EXPECT_NE(out.find("  2.0.0b1 read by 1.4.1: 1 failure\n"), std::string::npos);
+  EXPECT_NE(out.find("introduced in release 2.0.0a0: 1 case\n"), std::string::npos);
+  EXPECT_EQ(out.find("failures: 2\n"), std::string::npos);  // none fails the run
+  EXPECT_NE(out.find("exit 0: nothing unexpected (2 failures of files newer than their "
+                     "candidate"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace mbcc
