@@ -49,3 +49,39 @@ def test_global_pooling_drift_names_the_pooling_node(tmp_path):
     assert (check["verdict"], check["raw_verdict"]) == ("XFAIL", "NUMERIC_DRIFT"), result.stdout
     assert (check["first_divergence"]["node"], check["first_divergence"]["op"]) == ("gavg", "Pooling")
     assert "9730" in check["expectation"]["link"]
+
+
+def matrix_lines(report):
+    """corpus/expected/matrix.tsv: a row per case and load API, a column per candidate in
+    release order, each cell the verdict's two-letter code ("-" where there is no check)."""
+    document = json.loads(report.read_text())
+    candidates = document["run"]["candidates"]
+    codes = {"PASS": "ok", "XFAIL": "xf", "UNSUPPORTED": "un", "SKIPPED": "sk"}
+    rows = {}
+    for c in document["checks"]:
+        key = (c["producer"], c["model"], c["save_api"], c["load_api"])
+        rows.setdefault(key, ["-"] * len(candidates))[candidates.index(c["candidate"])] = \
+            codes.get(c["verdict"], c["verdict"])
+    header = "\t".join(["producer", "model", "save_api", "load_api", *candidates])
+    return [header] + sorted("\t".join([*key, *cells]) for key, cells in rows.items())
+
+
+@pytest.mark.skipif(os.environ.get("MBCC_FULL_MATRIX") != "1",
+                    reason="the full release matrix takes ten minutes and every release: "
+                           "MBCC_FULL_MATRIX=1 runs it")
+def test_the_full_release_matrix_has_its_committed_verdicts(tmp_path):
+    """Every release on every release's files (`--candidate all`): the run is clean, so every
+    backward failure is a recorded expectation, and every verdict is the committed one."""
+    result = run_mbcc("check", "--candidate", "all", "--report-dir", tmp_path, check=False)
+    assert result.returncode == 0, f"exit {result.returncode}:\n{result.stdout[-6000:]}"
+    got = matrix_lines(tmp_path / "report.json")
+    expected_file = EXPECTED / "matrix.tsv"
+    if os.environ.get("MBCC_UPDATE_EXPECTED") == "1":
+        expected_file.write_text("\n".join(got) + "\n")
+    expected = expected_file.read_text().splitlines()
+    assert got[0] == expected[0], "the candidates differ"
+    missing = sorted(set(expected) - set(got))
+    extra = sorted(set(got) - set(expected))
+    assert not missing and not extra, (
+        f"{len(missing)} committed rows not seen, {len(extra)} new ones\n"
+        f"committed, not seen: {missing[:10]}\nseen, not committed: {extra[:10]}")
