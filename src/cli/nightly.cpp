@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/file.hpp"
+#include "base/locked_dir.hpp"
 #include "base/install_dirs.hpp"
 #include "check/check_result.hpp"
 #include "cli/check.hpp"
@@ -54,12 +55,14 @@ bool generate_and_publish(const NightlyArgs& args, const std::vector<std::string
     fmt::print(stderr, "mbcc nightly: {}\n", python_dir.error().message());
     return false;
   }
-  auto made = make_temp_dir(fs::temp_directory_path(), "mbcc-nightly");
+  // the staging folders of nightlies that were killed go first
+  remove_abandoned_dirs(fs::temp_directory_path(), "mbcc-nightly");
+  auto made = LockedDir::create(fs::temp_directory_path(), "mbcc-nightly");
   if (!made) {
     fmt::print(stderr, "mbcc nightly: {}\n", made.error().message());
     return false;
   }
-  const fs::path staging = *made;
+  const fs::path staging = made->path();
   bool ok = true;
   for (const std::string& release : releases) {
     corpus::GenerateOptions options;
@@ -82,9 +85,7 @@ bool generate_and_publish(const NightlyArgs& args, const std::vector<std::string
     publish.store_args = args.check.store_args;
     ok = run_publish(publish) == kExitClean && ok;
   }
-  std::error_code ec;
-  fs::remove_all(staging, ec);
-  return ok;
+  return ok;  // the staging folder goes with `made`
 }
 
 int run_nightly(const NightlyArgs& args) {

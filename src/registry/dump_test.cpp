@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "base/file.hpp"
+#include "base/locked_dir.hpp"
 #include "registry/gzip.hpp"
 
 namespace mbcc::registry {
@@ -45,12 +46,13 @@ Registry small_registry() {
 class DumpFiles : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto made = make_temp_dir(fs::temp_directory_path(), "registry-test");
+    auto made = LockedDir::create(fs::temp_directory_path(), "registry-test");
     ASSERT_TRUE(made.ok());
-    dir_ = *made;
+    folder_.emplace(std::move(made).value());
+    dir_ = folder_->path();
     ASSERT_TRUE(write_dump(dir_, small_registry()).ok());
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  std::optional<LockedDir> folder_;  // removed with the fixture
   fs::path dir_;
 };
 
