@@ -61,7 +61,7 @@ def test_forward_failures_are_apart_and_fail_the_run_only_when_asked(tmp_path):
     assert not any(c["failure"] for c in forward)
     assert report["summary"]["forward_failures"] == len(failing)
     assert f"forward failures: {len(failing)}" in shown.stdout
-    assert "2.0.0b1 read by 1.9.1" in shown.stdout
+    assert f"files of 2.0.0b1 read by 1.9.1: {len(failing)} failure" in shown.stdout
 
     failed = run_mbcc(*args, "--forward", "fail", "--report-dir", tmp_path / "fail", check=False)
     assert failed.returncode == 1

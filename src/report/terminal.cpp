@@ -162,20 +162,17 @@ void render_overview(std::string& out, const RunResult& result, const Painter& p
   }
 }
 
-// Forward failures, one line per producer and candidate: files newer than the candidate, which
-// no release promised to read, so they are not listed one by one.
+// Forward failures, one line per producer: files newer than the candidate, which no release
+// promised to read, so they are not listed one by one.
 void render_forward_failures(std::string& out, std::span<const CheckResult* const> checks,
                              ForwardPolicy forward) {
-  std::map<std::pair<std::string, std::string>, std::size_t,
-           decltype([](const auto& a, const auto& b) {
-             return natural_less(a.first, b.first) ||
-                    (a.first == b.first && natural_less(a.second, b.second));
-           })>
-      pairs;
+  std::map<std::string, std::set<std::string, NaturalLess>, NaturalLess> candidates_of;
+  std::map<std::string, std::size_t> failures_of;
   std::size_t total = 0;
   for (const CheckResult* c : checks) {
     if (c->direction != Direction::kForward || !is_failure(c->verdict)) continue;
-    ++pairs[{c->key.producer, c->key.candidate}];
+    candidates_of[c->key.producer].insert(c->key.candidate);
+    ++failures_of[c->key.producer];
     ++total;
   }
   if (total == 0) return;
@@ -185,8 +182,13 @@ void render_forward_failures(std::string& out, std::span<const CheckResult* cons
       total,
       forward == ForwardPolicy::kFail ? "--forward fail: they fail the run"
                                       : "they do not fail the run");
-  for (const auto& [pair, n] : pairs) {
-    out += fmt::format("  {} read by {}: {}\n", pair.first, pair.second, plural(n, "failure"));
+  for (const auto& [producer, candidates] : candidates_of) {
+    const std::string on = candidates.size() == 1
+                               ? *candidates.begin()
+                               : fmt::format("{} candidates, {} to {}", candidates.size(),
+                                             *candidates.begin(), *candidates.rbegin());
+    out += fmt::format("  files of {} read by {}: {}\n", producer, on,
+                       plural(failures_of[producer], "failure"));
   }
 }
 
