@@ -36,6 +36,27 @@ def test_every_check_of_the_corpus_has_its_committed_verdict(candidate, tmp_path
     assert not missing and not extra, (
         f"{candidate}: {len(missing)} committed verdicts not seen, {len(extra)} new ones\n"
         f"committed, not seen: {missing[:20]}\nseen, not committed: {extra[:20]}")
+    if candidate == "1.9.1":
+        every_check_runs_alone_the_same(tmp_path)
+
+
+def judged(check):
+    """What a check found: its verdicts, each output's comparison, its first diverging node."""
+    return (check["verdict"], check["raw_verdict"], check["outputs"], check["first_divergence"])
+
+
+def every_check_runs_alone_the_same(tmp_path):
+    """Checks whose worker side is the same share one candidate run; run each on its own
+    (--no-reuse) and every verdict, statistic and first diverging node is the same."""
+    shared = json.loads((tmp_path / "report.json").read_text())["checks"]
+    assert sum(1 for c in shared if c["shared_run"]) > 300, "the corpus has shareable checks"
+    run_mbcc("check", "--candidate", "1.9.1", "--no-reuse", "--report-dir", tmp_path / "alone")
+    alone = json.loads((tmp_path / "alone" / "report.json").read_text())["checks"]
+    key = lambda c: (c["producer"], c["model"], c["save_api"], c["load_api"])  # noqa: E731
+    assert not any(c["shared_run"] for c in alone)
+    by_key = {key(c): judged(c) for c in alone}
+    differ = [key(c) for c in shared if by_key.get(key(c)) != judged(c)]
+    assert not differ, f"{len(differ)} checks differ when run alone, e.g. {differ[:5]}"
 
 
 def test_global_pooling_drift_names_the_pooling_node(tmp_path):

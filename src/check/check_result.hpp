@@ -90,6 +90,9 @@ struct CheckResult {
   std::optional<ExpectationRecord> expectation;  // the entry that matched, whatever it changed
   Timings timings;
   std::vector<Verdict> attempts;  // the raw verdict of each run; more than one when repeated
+  // "producer/model/save_api" of the bundle whose candidate run this check reused (same
+  // candidate, load API, model files and inputs); empty when it ran its own
+  std::string shared_run;
   nlohmann::json bundle = nlohmann::json::object();  // manifest facts: producer build, seeds, …
   bool operator==(const CheckResult&) const = default;
 };

@@ -13,7 +13,9 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "base/file.hpp"
 #include "check/schema_explanation.hpp"
 #include "corpus/bundle.hpp"
 #include "formats/npy.hpp"
@@ -117,6 +119,35 @@ runners::Request request_for(const PlannedBundle& bundle, const PlannedCheck& ch
     }
   }
   return request;
+}
+
+// What reaches a worker for a check: the load API, the model files and inputs (by path and
+// sha256) and the probe's description of the bundle without what only the producer side
+// writes. Checks with equal keys on one candidate get the same answer, so they share one run.
+// Empty when the description cannot be read: such a check runs alone.
+std::string work_key(const PlannedBundle& bundle, const PlannedCheck& check) {
+  const corpus::Manifest& m = *bundle.manifest;
+  std::string key = check.key.load_api;
+  for (const corpus::BundleFile& f : m.files) {
+    if (f.role == corpus::FileRole::kOutput || f.role == corpus::FileRole::kInternal ||
+        f.role == corpus::FileRole::kInternalsArchive ||
+        f.role == corpus::FileRole::kInternalsIndex || f.role == corpus::FileRole::kProbe) {
+      continue;
+    }
+    key += "\n" + f.path + " " + f.sha256;
+  }
+  const corpus::BundleFile* probe = file_of_role(m, corpus::FileRole::kProbe);
+  if (probe == nullptr) return key;
+  Result<FileBytes> bytes = read_file(bundle.dir / probe->path);
+  if (!bytes.ok()) return "";
+  nlohmann::json meta = nlohmann::json::parse(
+      std::string_view(reinterpret_cast<const char*>(bytes->bytes().data()), bytes->size), nullptr,
+      false);
+  if (!meta.is_object()) return "";
+  for (const char* producer_side : {"producer", "self_check", "outputs", "internals"}) {
+    meta.erase(producer_side);
+  }
+  return key + "\n" + meta.dump();
 }
 
 // One attempt of a check: its verdict and what explains it.
@@ -414,44 +445,69 @@ class PoolRun {
                                     checks.size(), workers, runner_kind_name(kind)));
     }
 
-    std::vector<runners::Request> requests;
-    for (std::size_t check : checks) {
-      for (std::size_t a = 1; a <= repeat; ++a) {
-        requests.push_back(request_for(bundle_of(check), plan_.checks[check],
-                                       out_dir(check, "attempt-" + std::to_string(a)), false));
+    // Checks whose worker side is the same run once, their leader's run, and each compares
+    // its own goldens with it (`groups[g]` holds positions in `checks`, the leader first).
+    std::vector<std::vector<std::size_t>> groups;
+    {
+      std::map<std::string, std::size_t> group_of;
+      for (std::size_t i = 0; i < checks.size(); ++i) {
+        const std::string key =
+            options_.share_runs ? work_key(bundle_of(checks[i]), plan_.checks[checks[i]]) : "";
+        auto [it, fresh] = group_of.try_emplace(key, groups.size());
+        if (key.empty() || fresh) {
+          groups.push_back({i});
+        } else {
+          groups[it->second].push_back(i);
+        }
       }
     }
-    // A check is settled, and its outputs compared and removed, as soon as all its attempts
-    // are in, whichever workers ran them: the work folder holds the outputs of the checks in
+    std::vector<runners::Request> requests;
+    for (const std::vector<std::size_t>& group : groups) {
+      const std::size_t leader = checks[group.front()];
+      for (std::size_t a = 1; a <= repeat; ++a) {
+        requests.push_back(request_for(bundle_of(leader), plan_.checks[leader],
+                                       out_dir(leader, "attempt-" + std::to_string(a)), false));
+      }
+    }
+    // A group is settled, and its outputs compared and removed, as soon as all its attempts
+    // are in, whichever workers ran them: the work folder holds the outputs of the runs in
     // flight only, and comparing overlaps with the workers' runs.
     std::vector<std::optional<runners::CheckRun>> arrived(requests.size());
-    std::vector<std::size_t> attempts_left(checks.size(), repeat);
-    std::vector<std::size_t> want_internals;
+    std::vector<std::size_t> attempts_left(groups.size(), repeat);
+    std::vector<std::size_t> want_internals;  // groups, a member of which drifted
     std::size_t outcomes = 0;
     auto on_outcome = [&](std::size_t request, const runners::CheckRun& run) {
       if (++outcomes + workers >= requests.size() && next && !started_) {
         started_ = start_pool(options_, *next);
       }
       arrived[request] = run;
-      const std::size_t i = request / repeat;
-      if (--attempts_left[i] > 0) return;
+      const std::size_t g = request / repeat;
+      if (--attempts_left[g] > 0) return;
       std::vector<runners::CheckRun> attempts;
-      for (std::size_t a = 0; a < repeat; ++a)
-        attempts.push_back(std::move(*arrived[i * repeat + a]));
-      settle_attempts(checks[i], attempts);
-      const corpus::Manifest& m = *bundle_of(checks[i]).manifest;
-      if (drifted(results_[checks[i]].raw_verdict) &&
-          m.internals.status == corpus::InternalsStatus::kPresent) {
-        want_internals.push_back(checks[i]);
-      } else {
-        forget_outputs(checks[i]);
+      for (std::size_t a = 0; a < repeat; ++a) {
+        attempts.push_back(std::move(*arrived[g * repeat + a]));
       }
-      shared_.check_done();
+      const std::size_t leader = checks[groups[g].front()];
+      bool drift = false;
+      for (std::size_t i : groups[g]) {
+        settle_attempts(checks[i], attempts);
+        if (checks[i] != leader) {
+          const CheckKey& k = results_[leader].key;
+          results_[checks[i]].shared_run = fmt::format("{}/{}/{}", k.producer, k.model, k.save_api);
+        }
+        drift = drift || wants_internals(checks[i]);
+        shared_.check_done();
+      }
+      if (drift) {
+        want_internals.push_back(g);
+      } else {
+        forget_outputs(leader);
+      }
     };
     const std::vector<runners::CheckRun> runs = pool.run(requests, on_outcome);
     std::sort(want_internals.begin(), want_internals.end());  // in plan order, not arrival order
-    if (!want_internals.empty()) localise(pool, want_internals);
-    for (std::size_t check : want_internals) forget_outputs(check);
+    if (!want_internals.empty()) localise(pool, checks, groups, want_internals);
+    for (std::size_t g : want_internals) forget_outputs(checks[groups[g].front()]);
 
     if (!pool.hello()) {
       const auto* startup = std::get_if<runners::StartupFailure>(&runs.front().outcome);
@@ -514,26 +570,39 @@ class PoolRun {
     result.raw_verdict = combine_attempts(result.attempts);
   }
 
-  void localise(runners::Pool& pool, std::span<const std::size_t> checks) {
+  bool wants_internals(std::size_t check) const {
+    return drifted(results_[check].raw_verdict) &&
+           bundle_of(check).manifest->internals.status == corpus::InternalsStatus::kPresent;
+  }
+
+  // Runs the leader of each group in `wanted` once more with internals, and names the first
+  // diverging node of each member that drifted.
+  void localise(runners::Pool& pool, std::span<const std::size_t> checks,
+                const std::vector<std::vector<std::size_t>>& groups,
+                std::span<const std::size_t> wanted) {
     std::vector<runners::Request> requests;
-    for (std::size_t check : checks) {
+    for (std::size_t g : wanted) {
+      const std::size_t leader = checks[groups[g].front()];
       requests.push_back(
-          request_for(bundle_of(check), plan_.checks[check], out_dir(check, "internals"), true));
+          request_for(bundle_of(leader), plan_.checks[leader], out_dir(leader, "internals"), true));
     }
     const std::vector<runners::CheckRun> runs = pool.run(requests);
-    for (std::size_t i = 0; i < checks.size(); ++i) {
-      CheckResult& result = results_[checks[i]];
-      std::string note;
-      const auto* answer = std::get_if<runners::Answer>(&runs[i].outcome);
-      if (answer == nullptr || answer->status != runners::AnswerStatus::kOk) {
-        note = "internals: the run that asks for them did not answer with outputs";
-      } else if (answer->internals_error) {
-        note = "internals: " + failure_text(*answer->internals_error);
-      } else {
-        result.first_divergence =
-            first_divergence(bundle_of(checks[i]), answer->internals, options_.tolerance, note);
+    for (std::size_t r = 0; r < wanted.size(); ++r) {
+      for (std::size_t i : groups[wanted[r]]) {
+        if (!wants_internals(checks[i])) continue;
+        CheckResult& result = results_[checks[i]];
+        std::string note;
+        const auto* answer = std::get_if<runners::Answer>(&runs[r].outcome);
+        if (answer == nullptr || answer->status != runners::AnswerStatus::kOk) {
+          note = "internals: the run that asks for them did not answer with outputs";
+        } else if (answer->internals_error) {
+          note = "internals: " + failure_text(*answer->internals_error);
+        } else {
+          result.first_divergence =
+              first_divergence(bundle_of(checks[i]), answer->internals, options_.tolerance, note);
+        }
+        if (!note.empty()) result.detail += (result.detail.empty() ? "" : "\n") + note;
       }
-      if (!note.empty()) result.detail += (result.detail.empty() ? "" : "\n") + note;
     }
   }
 

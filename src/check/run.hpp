@@ -21,6 +21,8 @@
 // disagree make FLAKY. A check whose outputs drift (NUMERIC_DRIFT or NAN_INTRODUCED) on a bundle
 // with internals is sent once more with internals asked for; the candidate's per-node outputs
 // are compared in the bundle's topological order and the first one out of tolerance is named.
+// Checks whose worker side is the same (share_runs) are sent once, their leader's request, and
+// each settles its own verdict from that run; --repeat still repeats each distinct run.
 // Expectations are applied last, through settle_verdict.
 #pragma once
 
@@ -74,6 +76,9 @@ struct RunOptions {
   std::chrono::milliseconds timeout = std::chrono::minutes(5);  // per check
   int repeat = 1;
   ForwardPolicy forward = ForwardPolicy::kReport;  // kSkip: forward checks are not planned
+  // Checks of one candidate whose worker side is byte for byte the same (load API, model files,
+  // inputs, the probe's description) share one run; each compares its own goldens.
+  bool share_runs = true;
   ToleranceRules tolerance;
   Expectations expectations;
   std::chrono::year_month_day today{};

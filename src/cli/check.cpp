@@ -194,6 +194,7 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir,
     options.today = today();
     options.work_dir = work_dir;
     options.keep_outputs = args.keep_outputs;
+    options.share_runs = !args.no_reuse;
     options.registry_dir = locate(InstalledPart::kRegistry).path;  // explanations are optional
     options.progress = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
     ProgressLine progress;
@@ -329,6 +330,9 @@ void add_check_options(CLI::App& command, CheckArgs& args) {
                     "(repeatable, the later winning; over --rtol/--atol and the manifest)");
   add_bundle_glob_options(*check, a->bundles);
   check->add_option("--load-api", a->load_apis, "only load APIs matching this glob");
+  check->add_flag("--no-reuse", a->no_reuse,
+                  "run every check on its own, even where another check of the run sends the "
+                  "candidate the same files");
   check->add_flag("--keep-outputs", a->keep_outputs,
                   "keep the candidates' outputs (the folder is printed)");
 }

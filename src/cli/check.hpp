@@ -30,7 +30,8 @@ struct CheckArgs {
   BundleGlobs bundles;
   std::vector<std::string> load_apis;
   bool keep_outputs = false;
-  std::string shard;  // "I/N"; empty: the whole store
+  bool no_reuse = false;  // every check runs its own candidate run
+  std::string shard;      // "I/N"; empty: the whole store
   StoreArgs store_args;
 };
 

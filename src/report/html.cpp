@@ -273,6 +273,7 @@ json html_page_data(std::span<const RunResult> reports) {
     check["message"] = full["message"];
     check["first_divergence"] = full["first_divergence"];
     check["expectation"] = expectations.index_of(full["expectation"]);
+    check["shared_run"] = full["shared_run"];
     check["history"] = histories.empty() ? json(nullptr) : history_json(histories[i]);
     checks.push_back(packer.pack(check, "check"));
     producers.insert(shown.checks[i].key.producer);

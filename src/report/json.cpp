@@ -134,6 +134,7 @@ json to_json(const CheckResult& c, ForwardPolicy forward) {
             {"run_ms", c.timings.run_ms},
             {"overhead_ms", c.timings.overhead_ms}}},
           {"attempts", attempts},
+          {"shared_run", c.shared_run.empty() ? json(nullptr) : json(c.shared_run)},
           {"bundle", c.bundle}};
 }
 
@@ -384,6 +385,9 @@ CheckResult check(const json& v, const std::string& path,
   c.timings.overhead_ms = member(timings, path + ".timings", "overhead_ms", real);
   c.attempts = member(v, path, "attempts",
                       [](const json& a, const std::string& p) { return each(a, p, verdict); });
+  if (v.contains("shared_run") && !v["shared_run"].is_null()) {
+    c.shared_run = member(v, path, "shared_run", str);
+  }
   c.bundle = field(v, path, "bundle");
   if (!c.bundle.is_object()) fail(path + ".bundle", describe(c.bundle), "an object");
   return c;
