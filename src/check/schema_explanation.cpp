@@ -41,7 +41,10 @@ std::optional<SymbolFile> internals_graph(const PlannedBundle& bundle) {
   if (!bundle.manifest) return std::nullopt;
   const corpus::BundleFile* file = bundle.manifest->find_file(bundle.manifest->internals.symbol);
   if (file == nullptr || file->role != corpus::FileRole::kSymbol) return std::nullopt;
-  auto graph = read_symbol_json(corpus::bundle_file_path(bundle.dir, *file));
+  auto bytes = corpus::read_bundle_file(bundle.dir, *file);
+  if (!bytes) return std::nullopt;
+  auto graph = parse_symbol_json(
+      {reinterpret_cast<const char*>(bytes->bytes().data()), bytes->size}, file->path);
   if (!graph) return std::nullopt;
   return std::move(graph).value();
 }

@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "base/file.hpp"
-#include "registry/gzip.hpp"
+#include "base/gzip.hpp"
 
 namespace mbcc::registry {
 namespace {

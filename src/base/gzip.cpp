@@ -1,11 +1,11 @@
-#include "registry/gzip.hpp"
+#include "base/gzip.hpp"
 
 #include <zlib.h>
 
 #include <array>
 #include <stdexcept>
 
-namespace mbcc::registry {
+namespace mbcc {
 namespace {
 
 constexpr int kGzipWindow = 15 + 16;  // zlib's way of asking for a gzip wrapper
@@ -69,4 +69,4 @@ Result<std::string> gunzip(std::span<const std::byte> bytes, const std::string& 
   return text;
 }
 
-}  // namespace mbcc::registry
+}  // namespace mbcc
