@@ -59,17 +59,30 @@ def every_check_runs_alone_the_same(tmp_path):
     assert not differ, f"{len(differ)} checks differ when run alone, e.g. {differ[:5]}"
 
 
-def test_global_pooling_drift_names_the_pooling_node(tmp_path):
+# 2.0 has no executor: its C API check is the cached op's.
+@pytest.mark.parametrize("candidate,load_api", [("1.9.1", "c-executor"), ("2.0.0b1", "c-cachedop")])
+def test_global_pooling_drift_names_the_pooling_node(candidate, load_api, tmp_path):
     """MXNet #9730: 1.0.0 pooled the padded window of a global pooling, 1.2.0 and later ignore
-    pad. The corpus's 1.0.0 file on 1.9.1 is a real NUMERIC_DRIFT (an expectation, so XFAIL),
-    and the first node whose output diverges is that pooling."""
-    mxnet_python("1.9.1")
-    result = run_mbcc("check", "--candidate", "1.9.1", "--producer", "1.0.0", "--model",
-                      "global-pool-pad", "--load-api", "c-executor", "--report-dir", tmp_path)
+    pad. The corpus's 1.0.0 file on 1.9.1 and 2.0.0b1 is a real NUMERIC_DRIFT (an expectation,
+    so XFAIL), and the first node whose output diverges is that pooling. Its registry
+    explanation names exactly the changed defaults `mbcc scan` finds at that node: none, as no
+    default of Pooling changed from 1.0.0 to either (the shipped dumps)."""
+    mxnet_python(candidate)
+    result = run_mbcc("check", "--candidate", candidate, "--producer", "1.0.0", "--model",
+                      "global-pool-pad", "--load-api", load_api, "--report-dir", tmp_path)
     (check,) = json.loads((tmp_path / "report.json").read_text())["checks"]
     assert (check["verdict"], check["raw_verdict"]) == ("XFAIL", "NUMERIC_DRIFT"), result.stdout
-    assert (check["first_divergence"]["node"], check["first_divergence"]["op"]) == ("gavg", "Pooling")
+    divergence = check["first_divergence"]
+    assert (divergence["node"], divergence["op"]) == ("gavg", "Pooling")
     assert "9730" in check["expectation"]["link"]
+    bundle = SOURCE_DIR / "corpus" / "v1" / "1.0.0" / "global-pool-pad" / check["save_api"]
+    scan = json.loads(run_mbcc("scan", bundle, "--candidate", candidate, "--json",
+                               check=False).stdout)
+    changed = [f"{f['op']}.{f['attribute']} {f['detail']}" for file in scan["files"]
+               for c in file["candidates"] for f in c["findings"]
+               if f["kind"] == "default_changed" and f["node"] == "gavg"]
+    expected = "relies on a changed default: " + "; ".join(changed) if changed else ""
+    assert divergence["explanation"] == expected
 
 
 def matrix_lines(report):

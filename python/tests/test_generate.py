@@ -5,6 +5,7 @@ mbcc's own code. The generate tests run MXNet 1.9.1 (installed by mbcc on first 
 small models.
 """
 
+import gzip
 import hashlib
 import json
 import os
@@ -42,9 +43,18 @@ def bundle_dirs(store):
     return sorted(p for p in root.glob("*/*/*") if p.is_dir() and not p.name.startswith("."))
 
 
-def shared_file(bundle, sha):
-    """Where a store that keeps shared files has their bytes: STORE/objects/<aa>/<sha256>."""
-    return bundle.parents[3] / "objects" / sha[:2] / sha
+def shared_file(bundle, f):
+    """Where a store that keeps shared files has a file's bytes: STORE/objects/<aa>/<sha256>, with
+    .gz when they are kept gzip'd."""
+    name = f["sha256"] + (".gz" if f.get("compressed") else "")
+    return bundle.parents[3] / "objects" / f["sha256"][:2] / name
+
+
+def file_bytes(bundle, f):
+    if not f.get("shared"):
+        return (bundle / f["path"]).read_bytes()
+    packed = shared_file(bundle, f).read_bytes()
+    return gzip.decompress(packed) if f.get("compressed") else packed
 
 
 def check_bundle(bundle):
@@ -56,9 +66,9 @@ def check_bundle(bundle):
     in_folder = {path for path, f in listed.items() if not f.get("shared")}
     assert on_disk - {"manifest.json"} == in_folder, bundle
     for path, f in listed.items():
-        where = shared_file(bundle, f["sha256"]) if f.get("shared") else bundle / path
-        assert where.stat().st_size == f["size"], (bundle, path)
-        assert sha256(where) == f["sha256"], (bundle, path)
+        data = file_bytes(bundle, f)
+        assert len(data) == f["size"], (bundle, path)
+        assert hashlib.sha256(data).hexdigest() == f["sha256"], (bundle, path)
     version, model, save_api = bundle.parts[-3:]
     assert (manifest["producer"]["version"], manifest["case"]["model"],
             manifest["case"]["save_api"]) == (version, model, save_api)
@@ -136,8 +146,9 @@ def test_generating_twice_gives_identical_files(tmp_path):
 
 
 def test_a_store_that_shares_files_keeps_each_content_once(tmp_path):
-    """--share-files: tensors go to STORE/objects once, however many bundles hold them; the
-    bundles stay whole for check (through a view) and generating again changes nothing."""
+    """--share-files: every file but the manifest goes to STORE/objects once, gzip'd, however many
+    bundles hold it (schema 3); the bundles stay whole for check (through a view) and generating
+    again changes nothing."""
     store = tmp_path / "store"
     generate(store, "--share-files", models=["lstm"])
     bundles = bundle_dirs(store)
@@ -145,11 +156,10 @@ def test_a_store_that_shares_files_keeps_each_content_once(tmp_path):
     shared = set()
     for bundle in bundles:
         manifest = check_bundle(bundle)
-        assert manifest["schema_version"] == 2
-        roles = {f["role"]: f for f in manifest["files"]}
-        assert roles["params"]["shared"] and roles["output"]["shared"]
-        assert "shared" not in roles["probe"]
-        shared.update(f["sha256"] for f in manifest["files"] if f.get("shared"))
+        assert manifest["schema_version"] == 3
+        assert all(f.get("shared") and f.get("compressed") for f in manifest["files"])
+        assert [p.name for p in bundle.rglob("*") if p.is_file()] == ["manifest.json"]
+        shared.update(f["sha256"] + ".gz" for f in manifest["files"])
     objects = sorted(p.name for p in (store / "objects").rglob("*") if p.is_file())
     assert objects == sorted(shared)
     # the same seeded input in every bundle of the model: one object for all of them
@@ -173,11 +183,13 @@ def test_internals_are_one_archive_per_bundle(tmp_path):
     generate(tmp_path, models=["mlp"])
     bundle = tmp_path / "v1" / RELEASE / "mlp" / "module-checkpoint"
     manifest = check_bundle(bundle)
-    internals = manifest["internals"]["outputs"]
+    # schema 3: the entries are in the bundle's index file, not in the manifest
+    assert "outputs" not in manifest["internals"]
+    assert manifest["internals"]["index"] == "internals/index.json"
+    internals = json.loads((bundle / "internals" / "index.json").read_text())["outputs"]
     assert internals and {o["file"] for o in internals} == {"internals/internals.npz"}
-    # the manifest holds the index, so the probe's index.json stays out of the bundle
     assert {f["path"]: f["role"] for f in manifest["files"] if f["role"].startswith("internal")} == {
-        "internals/internals.npz": "internals-archive"}
+        "internals/index.json": "internals-index", "internals/internals.npz": "internals-archive"}
     with np.load(bundle / "internals" / "internals.npz") as archive:
         assert sorted(archive.files) == sorted(o["member"] for o in internals)
         for o in internals:

@@ -33,6 +33,9 @@ struct DivergingNode {
   std::string node;  // "conv1_fwd"
   std::string op;    // "Convolution"
   std::optional<Comparison> comparison;
+  // The defaults the node relies on that differ between the producer's and the candidate's
+  // registries (unset attributes); may be "".
+  std::string explanation;
   bool operator==(const DivergingNode&) const = default;
 };
 

@@ -329,7 +329,7 @@ std::optional<DivergingNode> first_divergence(const PlannedBundle& bundle,
                 tolerance_for(expected.dtype(), m.tolerance, m.model, entry.name, rules));
     if (comparison.outcome != CompareOutcome::kMatch) {
       note = unmatched_note();
-      return DivergingNode{entry.node, entry.op, std::move(comparison)};
+      return DivergingNode{entry.node, entry.op, std::move(comparison), ""};
     }
   }
   note = fmt::format(
@@ -758,7 +758,11 @@ RunResult run_checks(const RunOptions& options) {
     for (CheckResult& check : result.checks) {
       settle_verdict(check, options.expectations, options.today);
     }
-    if (!options.registry_dir.empty()) explain_refusals(options.registry_dir, result.checks);
+    if (!options.registry_dir.empty()) {
+      RegistryHistory history(options.registry_dir);
+      explain_refusals(history, result.checks);
+      explain_drifts(history, *plan, result.checks);
+    }
   }
   result.run.finished_at = now_seconds();
   return result;

@@ -1,10 +1,15 @@
 #include "check/schema_explanation.hpp"
 
-#include <optional>
+#include <algorithm>
+#include <map>
 #include <regex>
-#include <vector>
+#include <utility>
 
+#include "corpus/bundle.hpp"
+#include "formats/symbol_json.hpp"
+#include "registry/diff.hpp"
 #include "registry/explain.hpp"
+#include "registry/scan.hpp"
 
 namespace mbcc {
 namespace {
@@ -24,17 +29,42 @@ std::string refusing_op(const std::string& text) {
   return std::regex_search(text, match, kOperator) ? match[1].str() : "";
 }
 
+const registry::Registry* release_in(const std::vector<registry::Registry>& history,
+                                     std::string_view release) {
+  auto it = std::find_if(history.begin(), history.end(),
+                         [&](const registry::Registry& r) { return r.release == release; });
+  return it == history.end() ? nullptr : &*it;
+}
+
+// The graph the bundle's internals were computed from, the one that names the diverging node.
+std::optional<SymbolFile> internals_graph(const PlannedBundle& bundle) {
+  if (!bundle.manifest) return std::nullopt;
+  const corpus::BundleFile* file = bundle.manifest->find_file(bundle.manifest->internals.symbol);
+  if (file == nullptr || file->role != corpus::FileRole::kSymbol) return std::nullopt;
+  auto bytes = corpus::read_bundle_file(bundle.dir, *file);
+  if (!bytes) return std::nullopt;
+  auto graph = parse_symbol_json(
+      {reinterpret_cast<const char*>(bytes->bytes().data()), bytes->size}, file->path);
+  if (!graph) return std::nullopt;
+  return std::move(graph).value();
+}
+
 }  // namespace
 
-void explain_refusals(const std::filesystem::path& registry_dir, std::span<CheckResult> checks) {
-  std::optional<std::vector<registry::Registry>> history;
+const std::vector<registry::Registry>* RegistryHistory::get() {
+  if (!read_) {
+    read_ = true;
+    auto read = registry::read_history(dir_);
+    if (read && !read->empty()) history_ = std::move(read).value();
+  }
+  return history_ ? &*history_ : nullptr;
+}
+
+void explain_refusals(RegistryHistory& registries, std::span<CheckResult> checks) {
   for (CheckResult& check : checks) {
     if (!explainable(check)) continue;
-    if (!history) {
-      auto read = registry::read_history(registry_dir);
-      if (!read || read->empty()) return;
-      history = std::move(read).value();
-    }
+    const std::vector<registry::Registry>* history = registries.get();
+    if (history == nullptr) return;
     CandidateMessage& message = *check.message;
     if (message.kind.kind == MessageKind::kMissingOperator) {
       message.explanation =
@@ -50,6 +80,37 @@ void explain_refusals(const std::filesystem::path& registry_dir, std::span<Check
             (i == 0 ? "" : " or ") +
             registry::explain_argument(*history, ops[i], message.kind.subject, check.key.candidate);
       }
+    }
+  }
+}
+
+void explain_drifts(RegistryHistory& registries, const Plan& plan, std::span<CheckResult> checks) {
+  std::map<std::pair<std::string, std::string>, registry::Diff> diffs;
+  for (std::size_t i = 0; i < checks.size() && i < plan.checks.size(); ++i) {
+    CheckResult& check = checks[i];
+    if (!check.first_divergence) continue;
+    const std::vector<registry::Registry>* history = registries.get();
+    if (history == nullptr) return;
+    const registry::Registry* producer = release_in(*history, check.key.producer);
+    const registry::Registry* candidate = release_in(*history, check.key.candidate);
+    if (producer == nullptr || candidate == nullptr) continue;
+    std::optional<SymbolFile> graph = internals_graph(plan.bundles[plan.checks[i].bundle]);
+    if (!graph) continue;
+    auto diff = diffs.find({producer->release, candidate->release});
+    if (diff == diffs.end()) {
+      diff = diffs
+                 .emplace(std::make_pair(producer->release, candidate->release),
+                          registry::diff_registries(*producer, *candidate))
+                 .first;
+    }
+    DivergingNode& node = *check.first_divergence;
+    for (const registry::Finding& finding :
+         registry::scan_graph(*graph, {candidate, producer, &diff->second})) {
+      if (finding.kind != registry::FindingKind::kDefaultChanged || finding.node != node.node) {
+        continue;
+      }
+      node.explanation += (node.explanation.empty() ? "relies on a changed default: " : "; ") +
+                          finding.op + "." + finding.attribute + " " + finding.detail;
     }
   }
 }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "base/file.hpp"
+#include "base/gzip.hpp"
 #include "check/check_result.hpp"
 #include "check/plan.hpp"
 #include "cli/commands.hpp"
@@ -47,12 +49,17 @@ class SourceFiles {
     }
     std::vector<store::CacheRequest> wanted;
     for (const corpus::BundleFile& file : manifest.files) {
-      wanted.push_back({corpus::stored_file_key(bundle, file), file.sha256, file.size});
+      wanted.push_back(
+          {corpus::stored_file_key(bundle, file), file.sha256, file.size, file.compressed});
     }
     auto fetched = cache_->fetch(source_, wanted);
     if (!fetched) return fetched.error();
     return fetched->paths;
   }
+
+  // Whether verified() gives a compressed file's content (the cache's copy) rather than the
+  // gzip'd object a local store keeps.
+  bool inflates() const { return cache_.has_value(); }
 
  private:
   store::Store& source_;
@@ -151,6 +158,19 @@ int run_publish(const PublishArgs& args) {
         auto there = (*destination)->exists(key);
         if (!there) sent = there.error();
         if (!there || *there) continue;
+      }
+      if (file.compressed && files.inflates()) {
+        auto content = read_file((*paths)[f]);
+        if (!content) {
+          sent = content.error();
+          continue;
+        }
+        const std::span<const std::byte> bytes = content->bytes();
+        const std::vector<std::byte> packed =
+            gzip({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+        sent = (*destination)
+                   ->put_bytes(key, {reinterpret_cast<const char*>(packed.data()), packed.size()});
+        continue;
       }
       sent = (*destination)->put(key, (*paths)[f]);
     }

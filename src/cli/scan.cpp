@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/registries.hpp"
+#include "corpus/bundle.hpp"
 #include "corpus/manifest.hpp"
 #include "registry/dump.hpp"
 #include "registry/scan.hpp"
@@ -23,7 +24,9 @@ using registry::Registry;
 
 constexpr std::string_view kGraphSuffix = "-symbol.json";
 
-// The graph files FILE names: itself, or every *-symbol.json under a folder (a bundle, a store).
+// The graph files FILE names: itself, or every *-symbol.json under a folder (a bundle, a store),
+// with the graphs that bundles keep in their store's shared folder named by their place in the
+// bundle.
 Result<std::vector<fs::path>> graph_files(const fs::path& path) {
   std::error_code ec;
   if (!fs::is_directory(path, ec)) {
@@ -32,8 +35,16 @@ Result<std::vector<fs::path>> graph_files(const fs::path& path) {
   }
   std::vector<fs::path> files;
   for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->is_regular_file() && it->path().filename().string().ends_with(kGraphSuffix)) {
-      files.push_back(it->path());
+    if (!it->is_regular_file()) continue;
+    if (it->path().filename().string().ends_with(kGraphSuffix)) files.push_back(it->path());
+    if (it->path().filename() != corpus::kManifestName) continue;
+    auto manifest = corpus::read_manifest(it->path());
+    if (!manifest) continue;  // not a bundle scan can read; its graphs, if any, are listed above
+    for (const corpus::BundleFile& file : manifest->files) {
+      const fs::path in_bundle = it->path().parent_path() / file.path;
+      if (file.role == corpus::FileRole::kSymbol && file.shared && !fs::exists(in_bundle)) {
+        files.push_back(in_bundle);
+      }
     }
   }
   if (ec) return Error::plain(path.string(), "cannot list the folder: " + ec.message());
@@ -42,6 +53,26 @@ Result<std::vector<fs::path>> graph_files(const fs::path& path) {
   }
   std::sort(files.begin(), files.end());
   return files;
+}
+
+// A graph file, or one a bundle keeps in its store's shared folder (named by its place in the
+// bundle).
+Result<SymbolFile> read_graph(const fs::path& file) {
+  std::error_code ec;
+  if (fs::exists(file, ec)) return read_symbol_json(file);
+  for (const fs::path& dir : {file.parent_path(), file.parent_path().parent_path()}) {
+    if (!fs::exists(dir / corpus::kManifestName, ec)) continue;
+    auto manifest = corpus::read_manifest(dir / corpus::kManifestName);
+    if (!manifest) return manifest.error();
+    const corpus::BundleFile* listed =
+        manifest->find_file(file.lexically_relative(dir).generic_string());
+    if (listed == nullptr) break;
+    auto bytes = corpus::read_bundle_file(dir, *listed);
+    if (!bytes) return bytes.error();
+    return parse_symbol_json({reinterpret_cast<const char*>(bytes->bytes().data()), bytes->size},
+                             file.string());
+  }
+  return Error::plain(file.string(), "no such file");
 }
 
 // The producer a bundle's manifest names, for a graph in the bundle or in its model/ folder.
@@ -160,7 +191,7 @@ int run_scan(const ScanOptions& options) {
     auto files = graph_files(argument);
     if (!files) return fail(files.error());
     for (const fs::path& path : *files) {
-      auto symbol = read_symbol_json(path);
+      auto symbol = read_graph(path);
       if (!symbol) return fail(symbol.error());
       ScannedFile out{path, "", {}};
       if (!options.producer.empty()) {

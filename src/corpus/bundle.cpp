@@ -1,12 +1,15 @@
 #include "corpus/bundle.hpp"
 
+#include <cstring>
 #include <map>
+#include <memory>
 #include <string>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
 
 #include "base/file.hpp"
+#include "base/gzip.hpp"
 #include "base/sha256.hpp"
 #include "corpus/layout.hpp"
 #include "formats/ndarray_file.hpp"
@@ -187,6 +190,33 @@ Status check_no_unlisted(const fs::path& dir, const Manifest& manifest) {
   return Ok{};
 }
 
+// Schema 3: the internals' entries, from the index file the manifest names; each must name a
+// member of a listed internals archive.
+Status read_internals_index(const fs::path& dir, Manifest& manifest) {
+  if (manifest.internals.index.empty()) return Ok{};
+  const BundleFile* listed = manifest.find_file(manifest.internals.index);
+  if (listed == nullptr)
+    return Error::plain(manifest.internals.index, "not listed in the manifest");
+  Result<FileBytes> bytes = read_bundle_file(dir, *listed);
+  if (!bytes.ok()) return bytes.error();
+  const fs::path path = bundle_file_path(dir, *listed);
+  if (bytes->size != listed->size || sha256_hex(bytes->bytes()) != listed->sha256) {
+    return file_error(path, "sha256", "other bytes", listed->sha256 + " (manifest)");
+  }
+  Result<std::vector<InternalEntry>> outputs =
+      parse_internals_index(as_text(*bytes), path.string());
+  if (!outputs.ok()) return outputs.error();
+  for (const InternalEntry& e : *outputs) {
+    const BundleFile* archive = manifest.find_file(e.tensor.file);
+    if (archive == nullptr || archive->role != FileRole::kInternalsArchive) {
+      return file_error(path, e.name + ".file", e.tensor.file,
+                        "a listed file of role internals-archive");
+    }
+  }
+  manifest.internals.outputs = std::move(*outputs);
+  return Ok{};
+}
+
 }  // namespace
 
 Result<Manifest> validate_bundle(const fs::path& dir) {
@@ -201,6 +231,7 @@ Result<Manifest> validate_bundle(const fs::path& dir) {
   Result<Manifest> manifest = read_manifest(dir / kManifestName);
   if (!manifest.ok()) return manifest.error();
   MBCC_TRY(check_no_unlisted(dir, *manifest));
+  MBCC_TRY(read_internals_index(dir, *manifest));
 
   std::map<std::string, const TensorEntry*> tensors;
   for (const TensorEntry& e : manifest->inputs) tensors[e.file] = &e;
@@ -211,14 +242,7 @@ Result<Manifest> validate_bundle(const fs::path& dir) {
 
   for (const BundleFile& listed : manifest->files) {
     fs::path path = bundle_file_path(dir, listed);
-    std::error_code ec;
-    if (!fs::exists(fs::symlink_status(path, ec))) {
-      return file_error(
-          path, "files", "nothing",
-          "the file listed in " + std::string(kManifestName) +
-              (listed.shared ? ", in the bundle's folder or the store's shared one" : ""));
-    }
-    Result<FileBytes> file = read_file(path);
+    Result<FileBytes> file = read_bundle_file(dir, listed);
     if (!file.ok()) return file.error();
     if (file->size != listed.size) {
       return file_error(path, "size", std::to_string(file->size) + " bytes",
@@ -238,11 +262,31 @@ fs::path bundle_file_path(const fs::path& dir, const BundleFile& file) {
   if (!file.shared) return in_bundle;
   std::error_code ec;
   if (fs::exists(fs::symlink_status(in_bundle, ec))) return in_bundle;
-  return shared_file_path(store_of_bundle(dir), file.sha256);
+  return shared_file_path(store_of_bundle(dir), file.sha256, file.compressed);
+}
+
+Result<FileBytes> read_bundle_file(const fs::path& dir, const BundleFile& file) {
+  const fs::path path = bundle_file_path(dir, file);
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(path, ec))) {
+    return file_error(
+        path, "files", "nothing",
+        "the file listed in " + std::string(kManifestName) +
+            (file.shared ? ", in the bundle's folder or the store's shared one" : ""));
+  }
+  Result<FileBytes> bytes = read_file(path);
+  if (!bytes.ok() || !file.compressed || path == dir / file.path) return bytes;
+  // No more than the manifest says, so a damaged object cannot fill the memory.
+  Result<std::string> text = gunzip(bytes->bytes(), path.string(), file.size);
+  if (!text.ok()) return text.error();
+  auto owner = std::make_shared<std::byte[]>(text->size());
+  std::memcpy(owner.get(), text->data(), text->size());
+  return FileBytes{std::move(owner), text->size()};
 }
 
 std::string stored_file_key(const BundleKey& bundle, const BundleFile& file) {
-  return file.shared ? shared_object_key(file.sha256) : bundle_object_key(bundle, file.path);
+  return file.shared ? shared_object_key(file.sha256, file.compressed)
+                     : bundle_object_key(bundle, file.path);
 }
 
 Result<std::vector<Tensor>> read_internal_values(const fs::path& dir, const Manifest& manifest) {
@@ -260,7 +304,9 @@ Result<std::vector<Tensor>> read_internal_values(const fs::path& dir, const Mani
     }
     auto archive = archives.find(e.tensor.file);
     if (archive == archives.end()) {
-      Result<std::vector<NpzEntry>> members = read_npz(path);
+      Result<FileBytes> bytes = read_bundle_file(dir, *listed);
+      if (!bytes.ok()) return bytes.error();
+      Result<std::vector<NpzEntry>> members = parse_npz(bytes->bytes(), path.string());
       if (!members.ok()) return members.error();
       archive = archives.emplace(e.tensor.file, std::map<std::string, Tensor>{}).first;
       for (NpzEntry& m : *members) archive->second.emplace(m.name, std::move(m.array.values));

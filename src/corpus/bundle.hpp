@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "base/file.hpp"
 #include "base/result.hpp"
 #include "corpus/layout.hpp"
 #include "corpus/manifest.hpp"
@@ -21,6 +22,10 @@ Result<Manifest> validate_bundle(const std::filesystem::path& dir);
 // Where a listed file's bytes are: in the bundle's folder, or for a shared file absent from it
 // (a bundle read in place from a store that keeps shared files), in the store's shared folder.
 std::filesystem::path bundle_file_path(const std::filesystem::path& dir, const BundleFile& file);
+
+// The bytes of a listed file: from the bundle's folder, else its shared copy, inflated when
+// that is compressed. The error names the file; sizes and sha256 are the caller's to check.
+Result<FileBytes> read_bundle_file(const std::filesystem::path& dir, const BundleFile& file);
 
 // The store key of a listed file of `bundle`: its shared object, or its place in the bundle.
 std::string stored_file_key(const BundleKey& bundle, const BundleFile& file);

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
+#include "base/gzip.hpp"
+#include "base/sha256.hpp"
 #include "corpus/test_bundle.hpp"
 #include "formats/sniff.hpp"
 
@@ -152,6 +156,7 @@ class ArchiveBundle : public Bundle {
  protected:
   void SetUp() override {
     Bundle::SetUp();
+    manifest_.schema_version = 2;
     write_archive({member("003_fc_output", {2, 2}, 0.0F), member("004_relu_output", {2, 2}, 1.0F)});
     manifest_.internals.status = InternalsStatus::kPresent;
     manifest_.internals.reason.clear();
@@ -286,6 +291,108 @@ TEST_F(SharedBundle, SchemaOneManifestCannotShareFiles) {
   Result<Manifest> result = validate_bundle(bundle_);
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.error().message().find("shared"), std::string::npos);
+}
+
+// Schema 3 in a store that keeps shared files: every file gzip'd in STORE/objects, the internals'
+// entries in the index file, as `mbcc generate --share-files` writes them.
+class CompressedBundle : public testing::TempDir {
+ protected:
+  void SetUp() override {
+    TempDir::SetUp();
+    bundle_ = bundle_dir(dir_, {"1.9.1", "fc", "module-checkpoint"});
+    manifest_ = testing::make_bundle(bundle_);
+    InternalEntry fc{3,
+                     "fc_output",
+                     "fc",
+                     "FullyConnected",
+                     0,
+                     {"fc_output", "internals/internals.npz", {2, 2}, DType::kFloat32, ""},
+                     "003_fc_output"};
+    NpzEntry member;
+    member.name = fc.member;
+    member.array.shape = {2, 2};
+    member.array.values = testing::float_tensor({2, 2}, 0.0F);
+    testing::write_bytes(bundle_ / "internals/internals.npz", *serialize_npz({member}));
+    testing::write_bytes(bundle_ / kInternalsIndexPath,
+                         testing::bytes_of(write_internals_index({fc})));
+    manifest_.internals = {InternalsStatus::kPresent,
+                           "",
+                           "model/fc-symbol.json",
+                           std::string(kInternalsIndexPath),
+                           {}};
+    manifest_.files.push_back({std::string(kInternalsIndexPath), FileRole::kInternalsIndex, 0, ""});
+    manifest_.files.push_back({"internals/internals.npz", FileRole::kInternalsArchive, 0, ""});
+    std::sort(manifest_.files.begin(), manifest_.files.end(),
+              [](const BundleFile& a, const BundleFile& b) { return a.path < b.path; });
+    testing::hash_files(bundle_, manifest_);
+    for (BundleFile& f : manifest_.files) {
+      const std::vector<std::byte> bytes = testing::read_bytes(bundle_ / f.path);
+      f.shared = f.compressed = true;
+      const fs::path object = shared_file_path(dir_, f.sha256, true);
+      fs::create_directories(object.parent_path());
+      testing::write_bytes(object,
+                           gzip({reinterpret_cast<const char*>(bytes.data()), bytes.size()}));
+      fs::remove(bundle_ / f.path);
+    }
+    testing::write_manifest_file(bundle_, manifest_);
+    expected_ = fc;
+  }
+  fs::path bundle_;
+  Manifest manifest_;
+  InternalEntry expected_;
+};
+
+TEST_F(CompressedBundle, ValidatesAndReadsItsInternalsFromTheSharedFolder) {
+  std::vector<std::string> in_folder;
+  for (const auto& entry : fs::recursive_directory_iterator(bundle_)) {
+    if (entry.is_regular_file()) in_folder.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(in_folder, std::vector<std::string>{std::string(kManifestName)});
+  Result<Manifest> result = validate_bundle(bundle_);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(result->schema_version, 3);
+  EXPECT_EQ(result->internals.outputs, std::vector<InternalEntry>{expected_});
+  Result<std::vector<Tensor>> values = read_internal_values(bundle_, *result);
+  ASSERT_TRUE(values.ok()) << values.error().message();
+  EXPECT_EQ((*values)[0].element_as_double(1),
+            testing::float_tensor({2, 2}, 0.0F).element_as_double(1));
+  const BundleFile* graph = result->find_file("model/fc-symbol.json");
+  EXPECT_EQ(stored_file_key({"1.9.1", "fc", "module-checkpoint"}, *graph),
+            "objects/" + graph->sha256.substr(0, 2) + "/" + graph->sha256 + ".gz");
+  Result<FileBytes> text = read_bundle_file(bundle_, *graph);
+  ASSERT_TRUE(text.ok()) << text.error().message();
+  EXPECT_EQ(text->size, graph->size);
+}
+
+TEST_F(CompressedBundle, ADamagedObjectIsNamed) {
+  const BundleFile* graph = manifest_.find_file("model/fc-symbol.json");
+  const fs::path object = shared_file_path(dir_, graph->sha256, true);
+  std::vector<std::byte> bytes = testing::read_bytes(object);
+  bytes.resize(bytes.size() / 2);
+  testing::write_bytes(object, bytes);
+  Result<Manifest> result = validate_bundle(bundle_);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().source, object.string());
+}
+
+TEST_F(CompressedBundle, AnIndexEntryOutsideAnArchiveIsRefused) {
+  InternalEntry stray = expected_;
+  stray.tensor.file = "model/fc-symbol.json";
+  const std::string index = write_internals_index({stray});
+  BundleFile& listed = manifest_.files[static_cast<std::size_t>(
+      std::find_if(manifest_.files.begin(), manifest_.files.end(),
+                   [](const BundleFile& f) { return f.role == FileRole::kInternalsIndex; }) -
+      manifest_.files.begin())];
+  listed.size = index.size();
+  listed.sha256 = sha256_hex(std::as_bytes(std::span(index)));
+  const fs::path object = shared_file_path(dir_, listed.sha256, true);
+  fs::create_directories(object.parent_path());
+  testing::write_bytes(object, gzip(index));
+  testing::write_manifest_file(bundle_, manifest_);
+  Result<Manifest> result = validate_bundle(bundle_);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message().find("internals-archive"), std::string::npos)
+      << result.error().message();
 }
 
 TEST(SameFiles, ComparesFilesOnly) {

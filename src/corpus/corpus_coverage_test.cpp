@@ -58,18 +58,16 @@ TEST(ShippedCorpus, GraphsUseEnoughDistinctOperators) {
     ASSERT_TRUE(manifest.ok()) << manifest.error().message();
     std::set<std::string> ops;
     for (const BundleFile& file : manifest->files) {
+      if (file.role != FileRole::kSymbol && file.role != FileRole::kModelJson) continue;
+      Result<FileBytes> bytes = read_bundle_file(dir, file);
+      ASSERT_TRUE(bytes.ok()) << bytes.error().message();
+      const std::string text(reinterpret_cast<const char*>(bytes->bytes().data()), bytes->size);
       if (file.role == FileRole::kSymbol) {
-        Result<SymbolFile> graph = read_symbol_json(bundle_file_path(dir, file));
+        Result<SymbolFile> graph = parse_symbol_json(text, (dir / file.path).string());
         ASSERT_TRUE(graph.ok()) << graph.error().message();
         add_ops(graph->graph, ops);
-      } else if (file.role == FileRole::kModelJson) {
-        Result<FileBytes> bytes = read_file(bundle_file_path(dir, file));
-        ASSERT_TRUE(bytes.ok()) << bytes.error().message();
-        const auto text = bytes->bytes();
-        add_embedded_ops(nlohmann::json::parse(reinterpret_cast<const char*>(text.data()),
-                                               reinterpret_cast<const char*>(text.data()) +
-                                                   text.size()),
-                         ops);
+      } else {
+        add_embedded_ops(nlohmann::json::parse(text), ops);
       }
     }
     const bool before_two = key.producer.starts_with("0.") || key.producer.starts_with("1.");

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.hpp"
+#include "base/gzip.hpp"
 #include "base/sha256.hpp"
 #include "corpus/bundle.hpp"
 #include "corpus/internal.hpp"
@@ -286,6 +287,15 @@ Result<Manifest> manifest_from_probe(const fs::path& dir, const envs::Env& env,
   for (const InternalEntry& e : m.internals.outputs) {
     roles[e.tensor.file] = e.member.empty() ? FileRole::kInternal : FileRole::kInternalsArchive;
   }
+  // The entries go in a file of the bundle: the same for every release that names its nodes
+  // alike, so a store that shares files keeps it once.
+  if (m.internals.status == InternalsStatus::kPresent && !reader.failed()) {
+    m.internals.index = std::string(kInternalsIndexPath);
+    Status written = write_file_atomic(dir / kInternalsIndexPath,
+                                       as_bytes(write_internals_index(m.internals.outputs)));
+    if (!written.ok()) return written.error();
+    roles[m.internals.index] = FileRole::kInternalsIndex;
+  }
   m.self_check = detail::read_self_checks(meta["self_check"]);
   if (reader.failed()) return reader.error();
 
@@ -355,36 +365,39 @@ CaseReport place_bundle(const fs::path& src, const Manifest& fresh, const ProbeC
   return make_report(c, CaseOutcome::kReplaced, "the old bundle " + why);
 }
 
-// The roles whose files a store that keeps shared files keeps there: the tensors, which many
-// releases write byte for byte. Graphs and the probe's description stay in the bundle's folder,
-// where a person reads them.
-bool is_shared_role(FileRole role) {
-  return role == FileRole::kParams || role == FileRole::kInput || role == FileRole::kOutput ||
-         role == FileRole::kInternalsArchive;
-}
-
-// Moves the validated bundle's tensor files into the store's shared folder (each a rename of
-// the whole file; content already there is not written again) and marks them shared. A kill
-// leaves at most unreferenced shared files, never a bundle that lacks one.
+// Moves the validated bundle's files into the store's shared folder gzip'd, every file but the
+// manifest: graphs and model JSON, which differ by release only in a version number, take
+// most of a grown corpus's room and shrink tenfold. Content already there is not written
+// again. A kill leaves at most unreferenced shared files, never a bundle that lacks one.
 Status share_files(const fs::path& src, Manifest& manifest, const fs::path& store) {
   for (BundleFile& file : manifest.files) {
-    if (!is_shared_role(file.role)) continue;
     const fs::path from = src / file.path;
-    const fs::path to = shared_file_path(store, file.sha256);
+    const fs::path to = shared_file_path(store, file.sha256, /*compressed=*/true);
     std::error_code ec;
     fs::create_directories(to.parent_path(), ec);
     if (ec) return store_error(to.parent_path(), "cannot create", ec.message());
-    if (rename_noreplace(from, to) != 0) {
+    Result<FileBytes> bytes = read_file(from);
+    if (!bytes.ok()) return bytes.error();
+    const std::span<const std::byte> data = bytes->bytes();
+    const fs::path packed = src / (file.path + std::string(kCompressedSuffix));
+    Status written =
+        write_file_atomic(packed, gzip({reinterpret_cast<const char*>(data.data()), data.size()}));
+    if (!written.ok()) return written.error();
+    fs::remove(from, ec);
+    if (rename_noreplace(packed, to) != 0) {
       if (errno != EEXIST)
         return store_error(to, "cannot move a shared file", std::strerror(errno));
+      // gzip's output is the same for the same bytes, so the copy there has this size.
       const std::uintmax_t there = fs::file_size(to, ec);
-      if (ec || there != file.size) {
+      const std::uintmax_t ours = fs::file_size(packed, ec);
+      if (ec || there != ours) {
         return store_error(to, "a shared file of another size has this sha256's name",
                            ec ? ec.message() : std::to_string(there) + " bytes");
       }
-      fs::remove(from, ec);
+      fs::remove(packed, ec);
     }
     file.shared = true;
+    file.compressed = true;
   }
   return Ok{};
 }

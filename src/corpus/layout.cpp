@@ -55,13 +55,13 @@ std::string bundle_object_key(const BundleKey& key, std::string_view path) {
   return std::string(kLayoutDir) + "/" + key.to_string() + "/" + std::string(path);
 }
 
-std::string shared_object_key(std::string_view sha256) {
+std::string shared_object_key(std::string_view sha256, bool compressed) {
   return std::string(kSharedDir) + "/" + std::string(sha256.substr(0, 2)) + "/" +
-         std::string(sha256);
+         std::string(sha256) + (compressed ? std::string(kCompressedSuffix) : "");
 }
 
-fs::path shared_file_path(const fs::path& store, std::string_view sha256) {
-  return store / shared_object_key(sha256);
+fs::path shared_file_path(const fs::path& store, std::string_view sha256, bool compressed) {
+  return store / shared_object_key(sha256, compressed);
 }
 
 fs::path store_of_bundle(const fs::path& bundle_dir) {

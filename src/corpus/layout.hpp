@@ -48,9 +48,14 @@ std::filesystem::path bundle_dir(const std::filesystem::path& store, const Bundl
 // The store key of a bundle's file: "v1/<producer>/<model>/<save-api>/<path>".
 std::string bundle_object_key(const BundleKey& key, std::string_view path);
 
+// A shared file kept gzip'd (schema 3) is STORE/objects/<aa>/<sha256>.gz; its sha256 and size
+// are those of the file itself.
+inline constexpr std::string_view kCompressedSuffix = ".gz";
+
 // Where a shared file's bytes are: in a local store, and as a store key.
-std::filesystem::path shared_file_path(const std::filesystem::path& store, std::string_view sha256);
-std::string shared_object_key(std::string_view sha256);
+std::filesystem::path shared_file_path(const std::filesystem::path& store, std::string_view sha256,
+                                       bool compressed = false);
+std::string shared_object_key(std::string_view sha256, bool compressed = false);
 // The store a bundle folder belongs to (the bundle is STORE/v1/<producer>/<model>/<save-api>).
 std::filesystem::path store_of_bundle(const std::filesystem::path& bundle_dir);
 // Whether the local store keeps shared files (has a shared folder).

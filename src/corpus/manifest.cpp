@@ -98,7 +98,7 @@ std::vector<std::string> read_names(const JsonValue& value) {
 }
 
 BundleFile read_file_entry(const JsonValue& value) {
-  value.allow_only({"path", "role", "size", "sha256", "shared"});
+  value.allow_only({"path", "role", "size", "sha256", "shared", "compressed"});
   BundleFile file;
   file.path = read_bundle_path(value["path"]);
   std::string role = value["role"].string();
@@ -110,7 +110,20 @@ BundleFile read_file_entry(const JsonValue& value) {
   file.size = static_cast<uint64_t>(value["size"].integer(0, kMaxFileSize));
   file.sha256 = read_sha256(value["sha256"]);
   if (value["shared"].present()) file.shared = value["shared"].boolean();
+  if (value["compressed"].present()) file.compressed = value["compressed"].boolean();
+  if (file.compressed && !file.shared) {
+    value["compressed"].fail("true", "only on a shared file (\"shared\": true)");
+  }
   return file;
+}
+
+std::vector<InternalEntry> read_internal_entries(const JsonValue& value) {
+  std::vector<InternalEntry> entries;
+  for (const JsonValue& entry : value.elements()) {
+    entry.allow_only({"index", "name", "node", "op", "output", "file", "member", "shape", "dtype"});
+    entries.push_back(detail::read_internal_entry(entry));
+  }
+  return entries;
 }
 
 Tolerance read_tolerance(const JsonValue& value) {
@@ -121,7 +134,7 @@ Tolerance read_tolerance(const JsonValue& value) {
   return tolerance;
 }
 
-Internals read_internals(const JsonValue& value) {
+Internals read_internals(const JsonValue& value, int schema_version) {
   Internals internals;
   std::string status = value["status"].string();
   auto it = std::find_if(kInternalsStatuses.begin(), kInternalsStatuses.end(),
@@ -137,12 +150,14 @@ Internals read_internals(const JsonValue& value) {
     internals.reason = read_nonempty(value["reason"]);
     return internals;
   }
-  value.allow_only({"status", "symbol", "outputs"});
   internals.symbol = read_nonempty(value["symbol"]);
-  for (const JsonValue& entry : value["outputs"].elements()) {
-    entry.allow_only({"index", "name", "node", "op", "output", "file", "member", "shape", "dtype"});
-    internals.outputs.push_back(detail::read_internal_entry(entry));
+  if (schema_version >= 3) {
+    value.allow_only({"status", "symbol", "index"});
+    internals.index = read_bundle_path(value["index"]);
+    return internals;
   }
+  value.allow_only({"status", "symbol", "outputs"});
+  internals.outputs = read_internal_entries(value["outputs"]);
   return internals;
 }
 
@@ -169,7 +184,7 @@ void check_tensor_files(const JsonValue& root, const Manifest& m) {
       root["inputs"], [&](std::size_t i) { return m.inputs[i].file; }, FileRole::kInput);
   name_all(
       root["outputs"], [&](std::size_t i) { return m.outputs[i].file; }, FileRole::kOutput);
-  if (m.internals.status == InternalsStatus::kPresent) {
+  if (m.internals.status == InternalsStatus::kPresent && m.internals.index.empty()) {
     // An internal output is its own .npy, or one member of an archive that many share.
     std::set<std::pair<std::string, std::string>> members;
     std::vector<JsonValue> at = root["internals"]["outputs"].elements();
@@ -186,6 +201,13 @@ void check_tensor_files(const JsonValue& root, const Manifest& m) {
         at[i]["member"].fail(json(e.member).dump(), "a member named by one entry only");
       }
       named.emplace(e.tensor.file, FileRole::kInternalsArchive);
+    }
+  }
+  if (!m.internals.index.empty()) {
+    // The index names the archives' members; validate_bundle checks them against it.
+    name(root["internals"]["index"], m.internals.index, FileRole::kInternalsIndex);
+    for (const BundleFile& f : m.files) {
+      if (f.role == FileRole::kInternalsArchive) named.emplace(f.path, f.role);
     }
   }
   if (m.internals.status == InternalsStatus::kPresent) {
@@ -230,6 +252,15 @@ void refuse_newer_fields(const JsonValue& root, const Manifest& m) {
       outputs[i]["member"].fail(json(m.internals.outputs[i].member).dump(),
                                 "absent in schema_version 1");
     }
+  }
+}
+
+// A reader of schema 2 would look for a compressed file's bytes under the wrong name.
+void refuse_compressed(const JsonValue& root, const Manifest& m) {
+  std::vector<JsonValue> files = root["files"].elements();
+  for (std::size_t i = 0; i < m.files.size(); ++i) {
+    if (m.files[i].compressed)
+      files[i]["compressed"].fail("true", "absent before schema_version 3");
   }
 }
 
@@ -430,12 +461,13 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& source
   }
   m.import_input_names = root["import_input_names"].strings();
   if (root["tolerance"].present()) m.tolerance = read_tolerance(root["tolerance"]);
-  m.internals = read_internals(root["internals"]);
+  m.internals = read_internals(root["internals"], m.schema_version);
   for (const JsonValue& entry : root["self_check"].elements()) {
     entry.allow_only({"load_api", "status", "max_abs_err", "reason"});
   }
   m.self_check = detail::read_self_checks(root["self_check"]);
   if (!reader.failed() && m.schema_version < 2) refuse_newer_fields(root, m);
+  if (!reader.failed() && m.schema_version < 3) refuse_compressed(root, m);
   if (!reader.failed()) check_tensor_files(root, m);
   if (reader.failed()) return reader.error();
   return m;
@@ -448,6 +480,37 @@ Result<Manifest> read_manifest(const std::filesystem::path& path) {
   return parse_manifest({reinterpret_cast<const char*>(data.data()), data.size()}, path.string());
 }
 
+namespace {
+
+json internal_entries_json(const std::vector<InternalEntry>& entries) {
+  json out = json::array();
+  for (const InternalEntry& e : entries) out.push_back(detail::internal_entry_json(e));
+  return out;
+}
+
+}  // namespace
+
+std::string write_internals_index(const std::vector<InternalEntry>& outputs) {
+  return json{{"outputs", internal_entries_json(outputs)}}.dump(1) + "\n";
+}
+
+Result<std::vector<InternalEntry>> parse_internals_index(std::string_view text,
+                                                         const std::string& source) {
+  JsonReader reader(source);
+  JsonValue root(reader, &reader.parse(text), "$");
+  if (reader.failed()) return reader.error();
+  root.allow_only({"outputs"});
+  std::vector<InternalEntry> outputs = read_internal_entries(root["outputs"]);
+  for (const InternalEntry& e : outputs) {
+    if (!reader.failed() && e.member.empty()) {
+      root["outputs"].fail(json(e.name).dump() + " without a member",
+                           "members of an internals archive");
+    }
+  }
+  if (reader.failed()) return reader.error();
+  return outputs;
+}
+
 std::string write_manifest(const Manifest& m) {
   json files = json::array();
   for (const BundleFile& f : m.files) {
@@ -456,6 +519,7 @@ std::string write_manifest(const Manifest& m) {
                      {"size", f.size},
                      {"sha256", f.sha256}});
     if (f.shared) files.back()["shared"] = true;
+    if (f.compressed) files.back()["compressed"] = true;
   }
   json inputs = json::array();
   for (const TensorEntry& e : m.inputs) inputs.push_back(detail::tensor_entry_json(e));
@@ -485,9 +549,10 @@ std::string write_manifest(const Manifest& m) {
   json internals = {{"status", kInternalsStatuses[static_cast<int>(m.internals.status)].name}};
   if (m.internals.status == InternalsStatus::kPresent) {
     internals["symbol"] = m.internals.symbol;
-    internals["outputs"] = json::array();
-    for (const InternalEntry& e : m.internals.outputs) {
-      internals["outputs"].push_back(detail::internal_entry_json(e));
+    if (m.schema_version >= 3) {
+      internals["index"] = m.internals.index;
+    } else {
+      internals["outputs"] = internal_entries_json(m.internals.outputs);
     }
   } else {
     internals["reason"] = m.internals.reason;

@@ -21,9 +21,10 @@
 namespace mbcc::corpus {
 
 // Bumped when a reader of the previous version would misread a manifest. Version 2 added
-// internals kept in one archive and files kept once in the store's shared folder; version 1
-// manifests are read as they are.
-inline constexpr int kManifestSchemaVersion = 2;
+// internals kept in one archive and files kept once in the store's shared folder; version 3
+// keeps the internals' entries in a file of the bundle (role internals-index) instead of the
+// manifest, and lets a shared file be kept gzip'd. Older manifests are read as they are.
+inline constexpr int kManifestSchemaVersion = 3;
 inline constexpr int kOldestManifestSchemaVersion = 1;
 
 // What a bundle file is, which decides how validation parses it.
@@ -75,6 +76,8 @@ struct BundleFile {
   // The bytes are kept once for the whole store, in its shared folder under their sha256
   // (layout.hpp), instead of in the bundle's folder (schema 2).
   bool shared = false;
+  // The shared copy is gzip'd (schema 3): STORE/objects/<aa>/<sha256>.gz.
+  bool compressed = false;
   bool operator==(const BundleFile&) const = default;
 };
 
@@ -138,6 +141,9 @@ struct Internals {
   InternalsStatus status = InternalsStatus::kAbsent;
   std::string reason;  // why absent or failed
   std::string symbol;  // the graph file they were computed from (present only)
+  // Schema 3: the file of role internals-index that lists `outputs`, which parse_manifest leaves
+  // empty and validate_bundle fills; "" when the manifest lists them itself.
+  std::string index;
   std::vector<InternalEntry> outputs;
   bool operator==(const Internals&) const = default;
 };
@@ -180,8 +186,15 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& source
 Result<Manifest> read_manifest(const std::filesystem::path& path);
 
 // The manifest as JSON text: keys sorted, one-space indent, newline at the end, so equal
-// manifests are equal bytes.
+// manifests are equal bytes. From schema 3 the internals' entries are not in it: they are
+// write_internals_index's text, in the file `internals.index`.
 std::string write_manifest(const Manifest& manifest);
+
+// A schema 3 internals index: {"outputs": [entries as a schema 2 manifest lists them]}.
+inline constexpr std::string_view kInternalsIndexPath = "internals/index.json";
+std::string write_internals_index(const std::vector<InternalEntry>& outputs);
+Result<std::vector<InternalEntry>> parse_internals_index(std::string_view text,
+                                                         const std::string& source);
 
 // Whether `created` is "YYYY-MM-DDTHH:MM:SSZ".
 bool is_utc_timestamp(std::string_view created);

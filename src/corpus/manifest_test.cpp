@@ -11,9 +11,11 @@ namespace {
 
 using nlohmann::json;
 
-// A complete, valid manifest as JSON, for tests that break one field of it.
+// A complete, valid manifest as JSON, for tests that break one field of it: schema 2, which lists
+// the internals' entries itself.
 json valid_manifest_json() {
   Manifest m = testing::base_manifest();
+  m.schema_version = 2;
   const std::string sha(64, 'a');
   m.files = {{"data/input_0.npy", FileRole::kInput, 224, sha},
              {"data/output_0.npy", FileRole::kOutput, 144, sha},
@@ -73,11 +75,11 @@ TEST(Manifest, NotJson) {
 
 TEST(Manifest, RefusesAnotherSchemaVersion) {
   json text = valid_manifest_json();
-  text["schema_version"] = 3;
+  text["schema_version"] = 4;
   Error e = rejected(text);
   EXPECT_EQ(e.location, "$.schema_version");
-  EXPECT_EQ(e.found, "3");
-  EXPECT_EQ(e.allowed, "an integer in [1, 2]");
+  EXPECT_EQ(e.found, "4");
+  EXPECT_EQ(e.allowed, "an integer in [1, 3]");
 }
 
 TEST(Manifest, ReadsVersionOneAsItIs) {
@@ -113,6 +115,77 @@ TEST(Manifest, ArchiveMembersAndSharedFilesRoundTrip) {
   second["member"] = "003_fc_output";  // two entries naming one member
   text["internals"]["outputs"][1] = second;
   EXPECT_EQ(rejected(text).location, "$.internals.outputs[1].member");
+}
+
+// Schema 3: the internals' entries in a file of role internals-index, and shared files gzip'd.
+json schema_three_json() {
+  json text = valid_manifest_json();
+  text["schema_version"] = 3;
+  text["files"][2] = {{"path", "internals/index.json"},
+                      {"role", "internals-index"},
+                      {"size", 300},
+                      {"sha256", std::string(64, 'b')},
+                      {"shared", true},
+                      {"compressed", true}};
+  text["files"].insert(text["files"].begin() + 3, json{{"path", "internals/internals.npz"},
+                                                       {"role", "internals-archive"},
+                                                       {"size", 144},
+                                                       {"sha256", std::string(64, 'a')},
+                                                       {"shared", true},
+                                                       {"compressed", true}});
+  text["internals"].erase("outputs");
+  text["internals"]["index"] = "internals/index.json";
+  return text;
+}
+
+TEST(Manifest, SchemaThreeNamesItsInternalsIndexAndCompressedFiles) {
+  json text = schema_three_json();
+  Result<Manifest> parsed = parse_manifest(text.dump(), "manifest.json");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(parsed->internals.index, "internals/index.json");
+  EXPECT_TRUE(parsed->internals.outputs.empty());  // validate_bundle reads them
+  EXPECT_TRUE(parsed->find_file("internals/internals.npz")->compressed);
+  EXPECT_EQ(json::parse(write_manifest(*parsed)), text);
+
+  json inline_entries = text;
+  inline_entries["internals"]["outputs"] = json::array();
+  EXPECT_EQ(rejected(inline_entries).location, "$.internals.outputs");
+  json no_index = text;
+  no_index["internals"].erase("index");
+  EXPECT_EQ(rejected(no_index).location, "$.internals.index");
+  json not_an_index = text;
+  not_an_index["internals"]["index"] = "model/fc-symbol.json";
+  EXPECT_EQ(rejected(not_an_index).location, "$.internals.index");
+  json compressed_in_place = text;
+  compressed_in_place["files"][2].erase("shared");
+  EXPECT_EQ(rejected(compressed_in_place).location, "$.files[2].compressed");
+}
+
+TEST(Manifest, CompressedFilesAreRefusedBeforeSchemaThree) {
+  json text = valid_manifest_json();
+  text["files"][0]["shared"] = true;
+  text["files"][0]["compressed"] = true;
+  Error e = rejected(text);
+  EXPECT_EQ(e.location, "$.files[0].compressed");
+  EXPECT_EQ(e.allowed, "absent before schema_version 3");
+}
+
+TEST(Manifest, InternalsIndexRoundTripsAndNeedsArchiveMembers) {
+  InternalEntry e{3,
+                  "fc_output",
+                  "fc",
+                  "FullyConnected",
+                  0,
+                  {"fc_output", "internals/internals.npz", {2, 2}, DType::kFloat32, ""},
+                  "003_fc_output"};
+  const std::string text = write_internals_index({e});
+  Result<std::vector<InternalEntry>> read = parse_internals_index(text, "index.json");
+  ASSERT_TRUE(read.ok()) << read.error().message();
+  EXPECT_EQ(*read, std::vector<InternalEntry>{e});
+  e.member.clear();
+  Result<std::vector<InternalEntry>> loose = parse_internals_index(write_internals_index({e}), "i");
+  ASSERT_FALSE(loose.ok());
+  EXPECT_NE(loose.error().message().find("members of an internals archive"), std::string::npos);
 }
 
 TEST(Manifest, MemberOfAFileThatIsNotAnArchiveIsRefused) {

@@ -20,6 +20,10 @@
 namespace mbcc::corpus {
 namespace {
 
+// The format of the probe.json written beside a converted folder: the probe's own
+// (SCHEMA_VERSION in python/mbcc_probe), which the loaders read.
+constexpr int kProbeSchemaVersion = 2;
+
 namespace fs = std::filesystem;
 
 // What the original nightly job wrote for each of its models, and how mbcc checks it.
@@ -245,7 +249,7 @@ std::string probe_json(const Manifest& m, const std::vector<BundleFile>& model_f
   nlohmann::json tolerance = nlohmann::json::object();
   if (m.tolerance) tolerance = {{"rtol", *m.tolerance->rtol}, {"atol", *m.tolerance->atol}};
   const nlohmann::json probe = {
-      {"schema_version", kManifestSchemaVersion},
+      {"schema_version", kProbeSchemaVersion},
       {"model", m.model},
       {"save_api", m.save_api},
       {"model_kind", m.model_info.kind},

@@ -109,7 +109,8 @@ Result<PullResult> pull_bundles(store::Store& store, store::Cache& cache,
     auto manifest = read_manifest(manifests[b].dest);
     if (!manifest) continue;  // copied as it is: the check says ARTIFACT_CORRUPT and why
     for (const BundleFile& file : manifest->files) {
-      wanted[b].requests.push_back({stored_file_key(bundles[b].key, file), file.sha256, file.size});
+      wanted[b].requests.push_back(
+          {stored_file_key(bundles[b].key, file), file.sha256, file.size, file.compressed});
       wanted[b].destinations.push_back(bundle_dir(view, bundles[b].key) / file.path);
       all.push_back(wanted[b].requests.back());
     }

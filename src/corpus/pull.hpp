@@ -36,8 +36,8 @@ struct StoreBundle {
 Result<std::vector<StoreBundle>> list_store_bundles(store::Store& store);
 
 struct PullResult {
-  std::vector<BundleKey> bundles;  // what the view holds, sorted
-  std::uint64_t cache_hits = 0;    // files already in the cache
+  std::vector<BundleKey> bundles;   // what the view holds, sorted
+  std::uint64_t cache_hits = 0;     // files already in the cache
   store::TransferStats downloaded;  // files fetched, manifests not counted
   std::uint64_t manifest_bytes = 0;
 };

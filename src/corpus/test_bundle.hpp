@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "base/file.hpp"
+#include "base/sha256.hpp"
 #include "corpus/layout.hpp"
 #include "corpus/manifest.hpp"
-#include "base/sha256.hpp"
 #include "formats/ndarray_file.hpp"
 #include "formats/npy.hpp"
 #include "formats/symbol_json.hpp"

@@ -9,7 +9,7 @@
 #include "base/file.hpp"
 #include "base/sha256.hpp"
 #include "capi/client.hpp"
-#include "registry/gzip.hpp"
+#include "base/gzip.hpp"
 
 namespace mbcc::registry {
 namespace {

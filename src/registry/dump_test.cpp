@@ -5,8 +5,8 @@
 #include <fstream>
 
 #include "base/file.hpp"
+#include "base/gzip.hpp"
 #include "base/locked_dir.hpp"
-#include "registry/gzip.hpp"
 
 namespace mbcc::registry {
 namespace {

@@ -264,6 +264,7 @@ std::vector<std::string> describe_check(const CheckResult& check, std::size_t me
   if (check.first_divergence) {
     const DivergingNode& node = *check.first_divergence;
     lines.push_back(fmt::format("first diverging node: {} ({})", node.node, node.op));
+    if (!node.explanation.empty()) lines.push_back(fmt::format("registry: {}", node.explanation));
     if (node.comparison) {
       for (std::string& line : describe_comparison(node.node, *node.comparison)) {
         lines.push_back(std::move(line));

@@ -104,7 +104,8 @@ json to_json(const CheckResult& c, ForwardPolicy forward) {
     const DivergingNode& d = *c.first_divergence;
     divergence = {{"node", d.node},
                   {"op", d.op},
-                  {"comparison", d.comparison ? to_json(*d.comparison) : json(nullptr)}};
+                  {"comparison", d.comparison ? to_json(*d.comparison) : json(nullptr)},
+                  {"explanation", d.explanation}};
   }
   json message = nullptr;
   if (c.message) {
@@ -375,8 +376,10 @@ CheckResult check(const json& v, const std::string& path,
   });
   c.first_divergence =
       nullable(v, path, "first_divergence", [](const json& d, const std::string& p) {
+        // Reports written before drifts were explained have no "explanation".
         return DivergingNode{member(d, p, "node", str), member(d, p, "op", str),
-                             nullable(d, p, "comparison", comparison)};
+                             nullable(d, p, "comparison", comparison),
+                             d.contains("explanation") ? member(d, p, "explanation", str) : ""};
       });
   c.expectation = nullable(v, path, "expectation", expectation);
   const json& timings = field(v, path, "timings");

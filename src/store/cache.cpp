@@ -9,6 +9,8 @@
 #include <map>
 
 #include "base/cache_dir.hpp"
+#include "base/file.hpp"
+#include "base/gzip.hpp"
 #include "base/sha256.hpp"
 
 namespace mbcc::store {
@@ -28,7 +30,8 @@ class FolderLock {
     fs::path path = dir / ".lock";
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0 || ::flock(fd, LOCK_EX) != 0) {
-      Error e = Error::plain(path.string(), std::string("cannot lock the cache: ") + std::strerror(errno));
+      Error e = Error::plain(path.string(),
+                             std::string("cannot lock the cache: ") + std::strerror(errno));
       if (fd >= 0) ::close(fd);
       return e;
     }
@@ -62,14 +65,25 @@ Status trim_locked(const fs::path& dir, std::uint64_t max_bytes) {
     entries.push_back(std::move(entry));
   }
   if (ec) return Error::plain(dir.string(), "cannot read the cache folder: " + ec.message());
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.used < b.used; });
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.used < b.used; });
   for (const Entry& entry : entries) {
     if (total <= max_bytes) break;
     fs::remove(entry.path, ec);
-    if (ec) return Error::plain(entry.path.string(), "cannot evict from the cache: " + ec.message());
+    if (ec)
+      return Error::plain(entry.path.string(), "cannot evict from the cache: " + ec.message());
     total -= entry.size;
   }
   return Ok{};
+}
+
+// A gzip'd download replaced by its content, inflating no further than `size` bytes.
+Status inflate_in_place(const fs::path& path, std::uint64_t size) {
+  auto packed = read_file(path);
+  if (!packed) return packed.error();
+  auto text = gunzip(packed->bytes(), path.string(), size);
+  if (!text) return text.error();
+  return write_file_atomic(path, std::as_bytes(std::span(*text)));
 }
 
 }  // namespace
@@ -112,7 +126,7 @@ Result<CacheFetch> Cache::fetch(Store& store, std::span<const CacheRequest> want
 
   std::vector<GetRequest> gets;
   for (const auto& [sha, request] : missing) {
-    gets.push_back({request->key, dir_ / "incoming" / sha, request->size});
+    gets.push_back({request->key, dir_ / "incoming" / sha, request->gzipped ? 0 : request->size});
   }
   auto downloaded = store.get(gets);
   if (!downloaded) return downloaded.error();
@@ -123,6 +137,15 @@ Result<CacheFetch> Cache::fetch(Store& store, std::span<const CacheRequest> want
   for (const GetRequest& get : gets) {
     if (failure) break;
     const CacheRequest& request = *missing.at(get.dest.filename().string());
+    if (request.gzipped) {
+      if (Status inflated = inflate_in_place(get.dest, request.size); !inflated) {
+        Error e = inflated.error();
+        e.source = store.url() + " " + request.key;
+        e.detail = "the downloaded object is not the gzip its manifest says; it was not cached";
+        failure = e;
+        break;
+      }
+    }
     std::error_code ec;
     const std::uint64_t size = fs::file_size(get.dest, ec);
     if (ec) {  // this machine's fault, not the store's
@@ -152,7 +175,8 @@ Result<CacheFetch> Cache::fetch(Store& store, std::span<const CacheRequest> want
   for (const GetRequest& get : gets) {
     fs::path entry = dir_ / get.dest.filename();
     std::error_code ec;
-    fs::permissions(get.dest, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read, ec);
+    fs::permissions(get.dest,
+                    fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read, ec);
     if (!ec) fs::rename(get.dest, entry, ec);
     if (ec) return Error::plain(entry.string(), "cannot move into the cache: " + ec.message());
   }

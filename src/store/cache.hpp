@@ -17,6 +17,7 @@ struct CacheRequest {
   std::string key;
   std::string sha256;  // lowercase hex
   std::uint64_t size = 0;
+  bool gzipped = false;  // the object is the gzip of the content; the cache keeps it inflated
 };
 
 struct CacheFetch {
