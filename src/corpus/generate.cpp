@@ -287,6 +287,7 @@ Result<Manifest> manifest_from_probe(const fs::path& dir, const envs::Env& env,
     roles[e.tensor.file] = e.member.empty() ? FileRole::kInternal : FileRole::kInternalsArchive;
   }
   m.self_check = detail::read_self_checks(meta["self_check"]);
+  if (meta["origin"].present()) m.origin = detail::read_origin(meta["origin"]);
   if (reader.failed()) return reader.error();
 
   Result<std::vector<BundleFile>> files = describe_files(dir, roles);
@@ -456,7 +457,8 @@ bool ReleaseReport::ok() const {
   });
 }
 
-ReleaseReport generate_in_env(const envs::Env& env, const GenerateOptions& given) {
+ReleaseReport probe_into_store(const envs::Env& env, const GenerateOptions& given,
+                               const ProbeJob& job) {
   // The probe runs in the work folder, so every path it is given must be absolute.
   GenerateOptions options = given;
   options.store = fs::absolute(given.store);
@@ -482,19 +484,16 @@ ReleaseReport generate_in_env(const envs::Env& env, const GenerateOptions& given
     report.error = work.error();
     return report;
   }
+  Result<std::vector<std::string>> args = job.prepare(work->path(), work->path() / "probe");
+  if (!args.ok()) {
+    report.error = args.error();
+    return report;
+  }
 
   detail::ProbeCommand command;
   command.python = env.python;
-  command.args = {"-m",
-                  "mbcc_probe",
-                  "generate",
-                  "--out",
-                  (work->path() / "probe").string(),
-                  "--jobs",
-                  std::to_string(std::max(1, options.jobs))};
-  for (const std::string& model : options.models) {
-    command.args.insert(command.args.end(), {"--model", model});
-  }
+  command.args = {"-m", "mbcc_probe"};
+  command.args.insert(command.args.end(), args->begin(), args->end());
   command.python_dir = options.python_dir;
   command.cwd = work->path();
   command.stderr_file = work->path() / "probe-stderr.log";
@@ -531,11 +530,24 @@ ReleaseReport generate_in_env(const envs::Env& env, const GenerateOptions& given
     report.error = Error::plain(env.python.string(), "the probe ended with " + exit->describe() +
                                                          (tail.empty() ? "" : ": " + tail));
   }
-  if (!log_cases.empty()) {
+  if (job.write_generation_log && !log_cases.empty()) {
     Status logged = write_generation_log(options.store, env, log_cases);
     if (!logged.ok() && !report.error) report.error = logged.error();
   }
   return report;
+}
+
+ReleaseReport generate_in_env(const envs::Env& env, const GenerateOptions& options) {
+  ProbeJob job;
+  job.prepare = [&](const fs::path&,
+                    const fs::path& probe_dir) -> Result<std::vector<std::string>> {
+    std::vector<std::string> args = {"generate", "--out", probe_dir.string(), "--jobs",
+                                     std::to_string(std::max(1, options.jobs))};
+    for (const std::string& model : options.models) args.insert(args.end(), {"--model", model});
+    return args;
+  };
+  job.write_generation_log = true;
+  return probe_into_store(env, options, job);
 }
 
 ReleaseReport generate_release(std::string_view version, const GenerateOptions& options) {

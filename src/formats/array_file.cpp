@@ -1,4 +1,4 @@
-#include "cli/array_files.hpp"
+#include "formats/array_file.hpp"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 #include "formats/npy.hpp"
 #include "formats/sniff.hpp"
 
-namespace mbcc::cli {
+namespace mbcc {
 
 Result<NDArrayList> read_array_file(const std::filesystem::path& path) {
   auto file = read_file(path);
@@ -41,4 +41,4 @@ Result<NDArrayList> read_array_file(const std::filesystem::path& path) {
   }
 }
 
-}  // namespace mbcc::cli
+}  // namespace mbcc
