@@ -266,7 +266,8 @@ def test_bad_input_is_named_and_leaves_the_store_unchanged(models_141, bad_files
 
 def test_an_existing_bundle_is_kept_unless_forced_and_a_killed_add_leaves_nothing(models_141, tmp_path):
     store = tmp_path / "store"
-    args = [models_141 / "mlp-symbol.json", models_141 / "mlp-0003.params", "--name", "mlp"]
+    files = [models_141 / "mlp-symbol.json", models_141 / "mlp-0003.params"]
+    args = [*files, "--name", "mlp"]
     add(store, *args)
     before = manifest(store, "1.4.1/mlp/module-checkpoint")
     refused = add(store, *args, "--input-range", "softmax_label=0:5", check=False)
@@ -275,7 +276,7 @@ def test_an_existing_bundle_is_kept_unless_forced_and_a_killed_add_leaves_nothin
     assert manifest(store, "1.4.1/mlp/module-checkpoint") != before
 
     fresh = tmp_path / "killed"
-    proc = subprocess.Popen([mbcc_bin(), "add", *map(str, args), "--name", "mlp2", "--store", str(fresh)],
+    proc = subprocess.Popen([mbcc_bin(), "add", *map(str, files), "--name", "mlp2", "--store", str(fresh)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while time.time() < deadline and not list(fresh.glob(".tmp-generate-*/probe/mlp2/*/model/*")):
@@ -283,6 +284,7 @@ def test_an_existing_bundle_is_kept_unless_forced_and_a_killed_add_leaves_nothin
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (fresh / "v1").exists()
-    add(fresh, *args, "--name", "mlp3")  # and the next add cleans the killed one's folder
+    assert list(fresh.glob(".tmp-generate-*"))  # killed with its work folder there
+    add(fresh, *files, "--name", "mlp3")  # and the next add cleans the killed one's folder
     assert [p.name for p in fresh.iterdir()] == ["v1"]
     assert [p.name for p in (fresh / "v1" / "1.4.1").iterdir()] == ["mlp3"]
