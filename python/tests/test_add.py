@@ -244,7 +244,7 @@ shape = dict(p); shape["arg:fc2_weight"] = mx.nd.ones((5, 7)); mx.nd.save(out + 
     (None, "extra.params", [], "array fc3_weight is no variable of the graph mlp-symbol.json"),
     (None, "truncated.params", [], "truncated.params"),
     (None, "page.params", [], "page.params: HTML page, not a graph"),
-    ("v2-symbol.json", None, [], "which 2.0.0a0, 2.0.0b1 all record: give --producer 2.0.0a0 or --producer 2.0.0b1"),
+    ("v2-symbol.json", None, [], "which 2.0.0a0 and 2.0.0b1 both record: give --producer 2.0.0a0 or --producer 2.0.0b1"),
     ("none-symbol.json", None, [], "records no MXNet version"),
     (None, None, ["--input-range", "nothing=0:3"], "--input-range: found nothing"),
     (None, "shape.params", [], "the graph rejects the shapes"),

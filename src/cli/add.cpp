@@ -1,9 +1,14 @@
 // mbcc add: a team's own saved model made a bundle of the store (part corpus, corpus/add.hpp).
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "base/install_dirs.hpp"
 #include "cli/commands.hpp"
+#include "cli/publish.hpp"
+#include "cli/stores.hpp"
 #include "corpus/add.hpp"
+#include "corpus/layout.hpp"
 
 namespace mbcc::cli {
 namespace {
@@ -20,6 +25,7 @@ struct AddArgs {
   std::string python_path;
   std::string kwargs = "{}";
   bool force = false;
+  StoreArgs store_args;
 };
 
 // The command as the manifest records it: what was asked for, option by option.
@@ -51,6 +57,38 @@ Status parse_all(const std::vector<std::string>& texts, std::vector<T>& out, Par
   return Ok{};
 }
 
+// An S3 store gets the bundle through publish's path: made in a local folder first, then sent
+// file by file, verified, the manifest last. An existing bundle there is kept unless --force.
+int publish_to_s3(const AddArgs& args, const corpus::AddResult& added,
+                  const std::filesystem::path& local) {
+  ProgressLine progress;
+  Result<std::unique_ptr<store::Store>> destination =
+      open_store(args.store, args.store_args, progress);
+  Result<bool> exists =
+      destination.ok()
+          ? (*destination)->exists(corpus::bundle_object_key(added.key, corpus::kManifestName))
+          : Result<bool>(destination.error());
+  if (!exists.ok()) {
+    fmt::print(stderr, "mbcc add: {}\nnothing was written to {}\n", exists.error().message(),
+               args.store);
+    return 1;
+  }
+  if (*exists && !args.force) {
+    fmt::print(
+        stderr,
+        "mbcc add: a bundle exists at {}/{}; --force replaces it\nnothing was written to {}\n",
+        args.store, added.key.to_string(), args.store);
+    return 1;
+  }
+  PublishArgs publish;
+  publish.source = local.string();
+  publish.destination = args.store;
+  publish.force = args.force;
+  publish.bundles = {{added.key.producer}, {added.key.model}, {added.key.save_api}};
+  publish.store_args = args.store_args;
+  return run_publish(publish) == 0 ? 0 : 1;
+}
+
 int run_add(const AddArgs& args) {
   Result<std::filesystem::path> python_dir = find_installed(InstalledPart::kProbe);
   if (!python_dir.ok()) {
@@ -61,7 +99,22 @@ int run_add(const AddArgs& args) {
   options.files.assign(args.files.begin(), args.files.end());
   options.name = args.name;
   options.producer = args.producer;
-  options.store = args.store;
+  const bool s3 = store::is_s3_url(args.store);
+  std::filesystem::path local = args.store;
+  if (s3) {
+    Result<std::filesystem::path> dir = make_view_dir(args.store_args);
+    if (!dir.ok()) {
+      fmt::print(stderr, "mbcc add: {}\n", dir.error().message());
+      return 2;
+    }
+    local = *dir;
+  }
+  // The local folder of an S3 add goes whatever happens.
+  std::shared_ptr<void> cleanup(nullptr, [&](void*) {
+    std::error_code ec;
+    if (s3) std::filesystem::remove_all(local, ec);
+  });
+  options.store = local;
   options.force = args.force;
   options.command = command_line(args);
   options.python_dir = *python_dir;
@@ -87,6 +140,7 @@ int run_add(const AddArgs& args) {
                args.store);
     return 1;
   }
+  if (s3) return publish_to_s3(args, *added, local);
   fmt::print("{}: {}{} in {}\n", added->key.to_string(),
              corpus::case_outcome_info(added->outcome).name,
              added->reason.empty() ? "" : " (" + added->reason + ")", args.store);
@@ -108,7 +162,8 @@ void add_add(CLI::App& app, int& exit_code) {
   add->add_option("--name", args->name, "the model's name in the store")->required();
   add->add_option("--producer", args->producer,
                   "the release that wrote the files (default: the version the graph records)");
-  add->add_option("--store", args->store, "the local store")->capture_default_str();
+  add->add_option("--store", args->store, "the store: a folder or s3://bucket/prefix")
+      ->capture_default_str();
   add->add_option("--input", args->inputs,
                   "NAME=SHAPE[:DTYPE], e.g. data=1,3,224,224 (repeatable; default: inferred)");
   add->add_option("--input-file", args->input_files,
@@ -123,6 +178,7 @@ void add_add(CLI::App& app, int& exit_code) {
   add->add_option("--kwargs", args->kwargs, "keyword arguments of CALLABLE, a JSON object")
       ->needs(block);
   add->add_flag("--force", args->force, "replace a bundle of that name that has other files");
+  add_store_options(*add, args->store_args);
   add->callback([args, &exit_code] { exit_code = run_add(*args); });
 }
 

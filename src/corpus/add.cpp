@@ -290,9 +290,11 @@ Result<ProducerChoice> choose_producer(const UserModel& model, std::string_view 
     for (const std::string& c : candidates) {
       options += (options.empty() ? "" : " or ") + std::string("--producer ") + c;
     }
-    return Error::plain(model.graph_file.string(), "the graph records MXNet " + number +
-                                                       ", which " + join(candidates) +
-                                                       " all record: give " + options);
+    std::string all = candidates.size() == 2 ? candidates[0] + " and " + candidates[1] + " both"
+                                             : join(candidates) + " all";
+    return Error::plain(
+        model.graph_file.string(),
+        "the graph records MXNet " + number + ", which " + all + " record: give " + options);
   }
   return ProducerChoice{candidates.front(),
                         "the graph's mxnet_version " + std::to_string(recorded)};

@@ -116,10 +116,11 @@ TEST_F(AddFiles, TheProducerIsTheReleaseTheGraphRecords) {
 TEST_F(AddFiles, AVersionTwoReleasesShareAsksForOneOfThem) {
   Result<ProducerChoice> choice = choose_producer(recognise(20000, good_params()), "");
   ASSERT_FALSE(choice.ok());
-  EXPECT_NE(choice.error().message().find(
-                "MXNet 20000 (2.0.0), which 2.0.0a0, 2.0.0b1 all record: give --producer 2.0.0a0 "
-                "or --producer 2.0.0b1"),
-            std::string::npos)
+  EXPECT_NE(
+      choice.error().message().find(
+          "MXNet 20000 (2.0.0), which 2.0.0a0 and 2.0.0b1 both record: give --producer 2.0.0a0 "
+          "or --producer 2.0.0b1"),
+      std::string::npos)
       << choice.error().message();
   EXPECT_EQ(choose_producer(recognise(20000, good_params()), "2.0.0.beta1").value().release,
             "2.0.0b1");
