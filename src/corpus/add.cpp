@@ -115,7 +115,7 @@ Result<UserFile> recognise_json(const fs::path& path, const FileBytes& bytes,
   if (value.is_object() && value.contains("nodes")) {
     Result<SymbolFile> parsed = parse_symbol_json(text, path.string());
     if (!parsed.ok()) return parsed.error();
-    std::string kind = "symbol JSON (" + std::string(generation_name(parsed->generation)) + ")";
+    std::string kind = "symbol JSON, " + std::string(generation_name(parsed->generation));
     graph = std::move(*parsed);
     return UserFile{path, FileRole::kSymbol, kind};
   }
