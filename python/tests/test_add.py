@@ -288,3 +288,89 @@ def test_an_existing_bundle_is_kept_unless_forced_and_a_killed_add_leaves_nothin
     add(fresh, *files, "--name", "mlp3")  # and the next add cleans the killed one's folder
     assert [p.name for p in fresh.iterdir()] == ["v1"]
     assert [p.name for p in (fresh / "v1" / "1.4.1").iterdir()] == ["mlp3"]
+
+
+# ---- 2.0: one version number for two releases, and Block.save -------------------------------
+
+EXPORT_2 = r'''
+import sys
+import mxnet as mx
+from mxnet.gluon.model_zoo import vision
+net = vision.get_model("mobilenet0.25", classes=10)
+net.initialize(mx.init.Xavier())
+net.hybridize()
+net(mx.np.ones((1, 3, 32, 32)))
+net.export(sys.argv[1])
+'''
+
+BLOCK_2 = {
+    "teamnets2/__init__.py": "",
+    "teamnets2/tiny.py": textwrap.dedent('''
+        from mxnet import gluon
+
+
+        class Tiny(gluon.HybridBlock):
+            def __init__(self, hidden):
+                super().__init__()
+                self.body = gluon.nn.Dense(hidden, activation="tanh")
+                self.head = gluon.nn.Dense(2)
+
+            def forward(self, x):
+                return self.head(self.body(x))
+
+
+        def build(hidden):
+            return Tiny(hidden)
+        '''),
+}
+
+SAVE_BLOCK_2 = r'''
+import os, sys
+import mxnet as mx
+sys.path.insert(0, sys.argv[1])
+from teamnets2.tiny import build
+net = build(hidden=6)
+net.initialize()
+net(mx.np.ones((1, 5)))
+os.chdir(sys.argv[2])
+net.save("tiny")  # tiny-model.json, and 2.0's hard-coded MyModel-model.params
+'''
+
+
+def test_a_2_0_export_needs_its_release_named_then_passes_on_it(tmp_path):
+    subprocess.run([mxnet_python("2.0.0b1"), "-c", EXPORT_2, str(tmp_path / "mnet")], check=True,
+                   capture_output=True)
+    store = tmp_path / "store"
+    files = [tmp_path / "mnet-symbol.json", tmp_path / "mnet-0000.params", "--name", "mnet", "--input",
+             "data=1,3,32,32"]
+    asked = add(store, *files, check=False)
+    assert asked.returncode == 1 and "--producer 2.0.0a0 or --producer 2.0.0b1" in asked.stderr
+    add(store, *files, "--producer", "2.0.0b1")
+    m = manifest(store, "2.0.0b1/mnet/gluon-export")
+    assert m["model"]["np_mode"] is True and m["origin"]["producer_from"] == "--producer"
+    assert m["origin"]["file_kinds"]["model/mnet-0000.params"] == "parameters (npz archive)"
+    result, got = check_verdicts(store, "2.0.0b1", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {api for (_, _, _, api), v in got.items() if v == "PASS"} == {
+        "gluon-imports", "module-load-checkpoint", "c-cachedop"}
+
+
+def test_a_2_0_block_save_is_added_with_its_block_and_loads_with_block_load(tmp_path):
+    package = tmp_path / "checkout"
+    for path, text in BLOCK_2.items():
+        (package / path).parent.mkdir(parents=True, exist_ok=True)
+        (package / path).write_text(text)
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    subprocess.run([mxnet_python("2.0.0b1"), "-c", SAVE_BLOCK_2, str(package), str(saved)], check=True,
+                   capture_output=True)
+    store = tmp_path / "store"
+    add(store, saved / "tiny-model.json", saved / "MyModel-model.params", "--name", "tiny", "--producer",
+        "2.0.0b1", "--block", "teamnets2.tiny:build", "--python-path", package, "--kwargs", '{"hidden": 6}',
+        "--input", "x=1,5")
+    m = manifest(store, "2.0.0b1/tiny/gluon-block-save")
+    assert m["origin"]["file_kinds"]["model/tiny-model.json"] == "Block.save model JSON"
+    shutil.rmtree(package)
+    result, got = check_verdicts(store, "2.0.0b1", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert got == {("2.0.0b1", "tiny", "gluon-block-save", "gluon-block-load"): "PASS"}

@@ -119,8 +119,12 @@ Result<UserFile> recognise_json(const fs::path& path, const FileBytes& bytes,
     graph = std::move(*parsed);
     return UserFile{path, FileRole::kSymbol, kind};
   }
+  if (value.is_object() && path.filename().string().ends_with("-model.json")) {
+    return UserFile{path, FileRole::kModelJson, "Block.save model JSON"};
+  }
   return Error::plain(path.string(),
-                      "is JSON but not a symbol graph (no \"nodes\"): give NAME-symbol.json");
+                      "is JSON but neither a symbol graph (no \"nodes\") nor Block.save's "
+                      "NAME-model.json");
 }
 
 }  // namespace
@@ -193,7 +197,8 @@ Result<UserModel> recognise_user_files(const std::vector<fs::path>& files, bool 
       }
       Result<UserFile> file = recognise_json(path, *bytes, model.graph);
       if (!file.ok()) return file.error();
-      model.graph_file = path;
+      if (file->role == FileRole::kSymbol) model.graph_file = path;
+      if (file->role == FileRole::kModelJson) model.model_json = path;
       model.files.push_back(std::move(*file));
     } else if (kind == FileKind::kNDArrayList || kind == FileKind::kNpz) {
       if (params) {
@@ -241,7 +246,11 @@ Result<UserModel> recognise_user_files(const std::vector<fs::path>& files, bool 
                                               });
     model.save_api = gluon ? "gluon-export" : "module-checkpoint";
   } else if (block) {
-    model.save_api = "gluon-save-parameters";
+    model.save_api = model.model_json.empty() ? "gluon-save-parameters" : "gluon-block-save";
+  } else if (!model.model_json.empty()) {
+    return Error::plain(model.model_json.string(),
+                        "Block.save's model JSON needs the code of its Block: give "
+                        "--block MODULE:CALLABLE");
   } else {
     return Error::plain(model.params_file.string(),
                         "a parameters file alone needs the code of its Block: give "
@@ -469,6 +478,20 @@ Result<std::vector<fs::path>> block_sources(const BlockOption& block) {
   return sources;
 }
 
+// The call that wrote files of `save_api`, as the manifest names it.
+std::string writer_of(std::string_view save_api) {
+  constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kWriters = {{
+      {"module-checkpoint", "Module.save_checkpoint"},
+      {"gluon-export", "HybridBlock.export"},
+      {"gluon-save-parameters", "Block.save_parameters"},
+      {"gluon-block-save", "Block.save"},
+  }};
+  for (const auto& [api, writer] : kWriters) {
+    if (api == save_api) return std::string(writer) + " (the user's files)";
+  }
+  return "the user's files";
+}
+
 json input_json(const InputPlan& p) {
   json entry = {{"name", p.name},     {"shape", nullptr},      {"dtype", dtype_info(p.dtype).name},
                 {"kind", p.kind},     {"range", nullptr},      {"file", nullptr},
@@ -525,7 +548,7 @@ Result<AddResult> add_user_model(const AddOptions& options) {
   json spec = {{"name", options.name},
                {"save_api", model->save_api},
                {"model_kind", options.block ? "gluon" : "symbol"},
-               {"writer", options.block ? "Block.save_parameters (user's)" : "user's files"},
+               {"writer", writer_of(model->save_api)},
                {"np_mode", model->np_mode},
                {"seed", options.seed},
                {"model_files", json::array()},

@@ -61,10 +61,12 @@ struct UserFile {
 // The user's files, recognised: which save API wrote them, the graph and the parameters' shapes.
 struct UserModel {
   std::vector<UserFile> files;
-  std::string save_api;  // module-checkpoint, gluon-export or gluon-save-parameters
+  // module-checkpoint, gluon-export, gluon-save-parameters or gluon-block-save
+  std::string save_api;
   std::optional<SymbolFile> graph;
   std::filesystem::path graph_file;
   std::filesystem::path params_file;
+  std::filesystem::path model_json;                   // Block.save's NAME-model.json, or empty
   std::vector<std::pair<std::string, Shape>> params;  // names without arg:/aux:, file order
   bool np_mode = false;
 };

@@ -207,5 +207,23 @@ TEST_F(AddFiles, WhatIsNotAModelFileIsNamed) {
   EXPECT_EQ(recognise_user_files({good_params()}, true).value().save_api, "gluon-save-parameters");
 }
 
+TEST_F(AddFiles, BlockSaveFilesNeedTheirBlock) {
+  fs::path model_json = dir_ / "tiny-model.json";
+  std::ofstream(model_json) << R"({"tiny0": {"hybridized": false, "params": {}}})";
+  EXPECT_NE(
+      recognise_user_files({model_json, good_params()}, false).error().message().find("--block"),
+      std::string::npos);
+  UserModel model = recognise_user_files({model_json, good_params()}, true).value();
+  EXPECT_EQ(model.save_api, "gluon-block-save");
+  EXPECT_EQ(model.files[0].role, FileRole::kModelJson);
+  fs::path other = dir_ / "other.json";
+  std::ofstream(other) << R"({"a": 1})";
+  EXPECT_NE(recognise_user_files({other, good_params()}, true)
+                .error()
+                .message()
+                .find("neither a symbol graph"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace mbcc::corpus
