@@ -178,21 +178,30 @@ def test_two_inputs_of_different_dtypes_keep_their_dtypes_and_ranges(models_141,
     assert got[("1.4.1", "two", "module-checkpoint", "gluon-imports")] == "PASS", result.stdout
 
 
-def test_an_input_file_gives_the_values(models_141, tmp_path):
+@pytest.mark.parametrize("suffix", [".npy", ".npz", ".params"])
+def test_an_input_file_gives_the_values(models_141, tmp_path, suffix):
     store = tmp_path / "store"
     mine = np.arange(20, dtype=np.float32).reshape(1, 20) / 20
-    np.save(tmp_path / "mine.npy", mine)
+    np.savez(tmp_path / "mine.npz", data=mine)
+    if suffix == ".npy":
+        np.save(tmp_path / "mine.npy", mine)
+    if suffix == ".params":  # as mx.nd.save writes it, through mbcc's own converter
+        run_mbcc("convert", tmp_path / "mine.npz", tmp_path / "mine.params", "--to", "v2")
     add(store, models_141 / "mlp-symbol.json", models_141 / "mlp-0003.params", "--name", "mlp",
-        "--input-file", f"data={tmp_path / 'mine.npy'}")
+        "--input-file", f"data={tmp_path / ('mine' + suffix)}")
     bundle = store / "v1" / "1.4.1" / "mlp" / "module-checkpoint"
     assert (np.load(bundle / "data" / "input_0.npy") == mine).all()
 
 
+def write_package(root, files):
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+
+
 def test_a_user_block_is_checked_after_its_package_is_deleted(tmp_path):
     package = tmp_path / "checkout"
-    for path, text in BLOCK_PACKAGE.items():
-        (package / path).parent.mkdir(parents=True, exist_ok=True)
-        (package / path).write_text(text)
+    write_package(package, BLOCK_PACKAGE)
     params = tmp_path / "small.params"
     subprocess.run([mxnet_python("1.9.1"), "-c", SAVE_BLOCK, str(package), str(params)], check=True,
                    capture_output=True)
@@ -212,6 +221,35 @@ def test_a_user_block_is_checked_after_its_package_is_deleted(tmp_path):
 
 
 # ---- bad input: a clear error, and the store as it was -------------------------------------
+
+
+@pytest.mark.parametrize("callable_, kwargs, expected", [
+    ("teamnets.absent:build", '{"hidden": 12, "classes": 3}', "No module named 'teamnets.absent'"),
+    ("teamnets.small:build", '{"hidden": 13, "classes": 3}', "gluon-load-parameters on MXNet 1.9.1"),
+    ("teamnets.broken:build", "{}", "ValueError: this Block cannot run"),
+])
+def test_a_block_that_cannot_import_load_or_run_is_named(tmp_path, callable_, kwargs, expected):
+    package = tmp_path / "checkout"
+    write_package(package, {**BLOCK_PACKAGE, "teamnets/broken.py": textwrap.dedent('''
+        from teamnets.small import Small
+
+
+        class Broken(Small):
+            def hybrid_forward(self, F, x):
+                raise ValueError("this Block cannot run")
+
+
+        def build():
+            return Broken(12, 3)
+        ''')})
+    params = tmp_path / "small.params"
+    subprocess.run([mxnet_python("1.9.1"), "-c", SAVE_BLOCK, str(package), str(params)], check=True,
+                   capture_output=True)
+    store = tmp_path / "store"
+    result = add(store, params, "--name", "small", "--producer", "1.9.1", "--block", callable_,
+                 "--python-path", package, "--kwargs", kwargs, "--input", "x=1,7", check=False)
+    assert result.returncode == 1 and expected in result.stderr, result.stderr
+    assert store_files(store) == []
 
 
 @pytest.fixture(scope="module")
@@ -357,9 +395,7 @@ def test_a_2_0_export_needs_its_release_named_then_passes_on_it(tmp_path):
 
 def test_a_2_0_block_save_is_added_with_its_block_and_loads_with_block_load(tmp_path):
     package = tmp_path / "checkout"
-    for path, text in BLOCK_2.items():
-        (package / path).parent.mkdir(parents=True, exist_ok=True)
-        (package / path).write_text(text)
+    write_package(package, BLOCK_2)
     saved = tmp_path / "saved"
     saved.mkdir()
     subprocess.run([mxnet_python("2.0.0b1"), "-c", SAVE_BLOCK_2, str(package), str(saved)], check=True,
