@@ -5,9 +5,8 @@
 #include "cli/commands.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "mbcc: does a model saved by MXNet release X still load and compute the same "
-      "outputs on release Y?"};
+  CLI::App app{"mbcc: does a model saved by MXNet release X still load and compute the same "
+               "outputs on release Y?"};
   app.require_subcommand(1);
   int exit_code = 0;
   mbcc::cli::add_version_and_doctor(app, exit_code);

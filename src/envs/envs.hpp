@@ -82,8 +82,7 @@ Result<InstallPlan> install_plan(std::string_view version);
 // ---------------------------------------------------------------------------------------------
 // Where environments live.
 
-// $MBCC_CACHE_DIR, else $XDG_CACHE_HOME, else $HOME/.cache (it lives in base: the store needs it
-// too).
+// $MBCC_CACHE_DIR, else $XDG_CACHE_HOME, else $HOME/.cache (it lives in base: the store needs it too).
 using mbcc::cache_dir;
 // cache_dir() / "mbcc" / "envs".
 Result<std::filesystem::path> envs_dir();
