@@ -1,6 +1,9 @@
 // mbcc add: a team's own saved model made a bundle of the store (part corpus, corpus/add.hpp).
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
+#include <chrono>
 #include <filesystem>
 
 #include "base/install_dirs.hpp"
@@ -134,12 +137,22 @@ int run_add(const AddArgs& args) {
   options.env_options.progress = [](std::string_view line) {
     fmt::print(stderr, "  install: {}\n", line);
   };
+  const auto start = std::chrono::steady_clock::now();
   Result<corpus::AddResult> added = corpus::add_user_model(options);
   if (!added.ok()) {
     fmt::print(stderr, "mbcc add: {}\nnothing was written to {}\n", added.error().message(),
                args.store);
     return 1;
   }
+  // What a large model costs, split between the producer and mbcc itself (its own peak RSS,
+  // not its children's).
+  const std::chrono::duration<double> total = std::chrono::steady_clock::now() - start;
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  fmt::print(stderr,
+             "  {:.1f} s: the producer's probe {:.1f} s, mbcc {:.1f} s; mbcc's peak memory {} MB\n",
+             total.count(), added->producer_time.count(), (total - added->producer_time).count(),
+             usage.ru_maxrss / 1024);
   if (s3) return publish_to_s3(args, *added, local);
   fmt::print("{}: {}{} in {}\n", added->key.to_string(),
              corpus::case_outcome_info(added->outcome).name,

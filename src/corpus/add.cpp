@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
 #include <map>
 #include <set>
 #include <system_error>
@@ -107,6 +108,17 @@ std::string attr(const Node& node, const std::string& key) {
   return it == node.attrs.end() ? "" : it->second;
 }
 
+// What kind of file `path` is, from its first bytes: a parameters file is read once, by its
+// reader, not a second time whole to be sniffed.
+Result<FileKind> sniff_head(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::plain(path.string(), "cannot open");
+  std::array<char, 4096> head{};
+  in.read(head.data(), head.size());
+  return sniff_file_kind(
+      {reinterpret_cast<const std::byte*>(head.data()), static_cast<std::size_t>(in.gcount())});
+}
+
 // What a JSON file is: a graph, or something else named in the error.
 Result<UserFile> recognise_json(const fs::path& path, const FileBytes& bytes,
                                 std::optional<SymbolFile>& graph) {
@@ -186,10 +198,12 @@ Result<UserModel> recognise_user_files(const std::vector<fs::path>& files, bool 
   UserModel model;
   std::optional<NDArrayList> params;
   for (const fs::path& path : files) {
-    Result<FileBytes> bytes = read_file(path);
-    if (!bytes.ok()) return bytes.error();
-    FileKind kind = sniff_file_kind(bytes->bytes());
+    Result<FileKind> kind_read = sniff_head(path);
+    if (!kind_read.ok()) return kind_read.error();
+    FileKind kind = *kind_read;
     if (kind == FileKind::kJson) {
+      Result<FileBytes> bytes = read_file(path);
+      if (!bytes.ok()) return bytes.error();
       if (model.graph) {
         return Error::plain(path.string(),
                             "a second graph: give one NAME-symbol.json (the other is " +
@@ -617,7 +631,7 @@ Result<AddResult> add_user_model(const AddOptions& options) {
     return failed(Error::plain(key.to_string(),
                                std::string(case_outcome_info(c.outcome).name) + ": " + c.reason));
   }
-  return AddResult{key, c.outcome, c.reason};
+  return AddResult{key, c.outcome, c.reason, report.probe_time};
 }
 
 }  // namespace mbcc::corpus

@@ -126,6 +126,7 @@ struct AddResult {
   BundleKey key;
   CaseOutcome outcome = CaseOutcome::kWritten;  // written, unchanged or replaced
   std::string reason;
+  std::chrono::duration<double> producer_time{};  // the probe on the producer: load, forward, …
 };
 
 // Makes the bundle; any error leaves the store as it was (bar a hidden work folder that a kill

@@ -500,7 +500,10 @@ ReleaseReport probe_into_store(const envs::Env& env, const GenerateOptions& give
   command.timeout = options.probe_timeout;
 
   std::map<std::pair<std::string, std::string>, json> log_cases;
+  const auto probe_start = std::chrono::steady_clock::now();
+  std::chrono::duration<double> publishing{};
   Result<detail::ProbeExit> exit = detail::run_probe(command, [&](std::string_view line) {
+    const auto line_start = std::chrono::steady_clock::now();
     Result<ProbeCase> c = parse_probe_line(line);
     if (!c.ok()) {
       if (!report.error) report.error = c.error();
@@ -522,7 +525,9 @@ ReleaseReport probe_into_store(const envs::Env& env, const GenerateOptions& give
                            std::string(case_outcome_info(r.outcome).name);
     progress(r.reason.empty() ? line_out : line_out + ": " + r.reason);
     report.cases.push_back(std::move(r));
+    publishing += std::chrono::steady_clock::now() - line_start;
   });
+  report.probe_time = std::chrono::steady_clock::now() - probe_start - publishing;
   if (!exit.ok()) {
     report.error = exit.error();
   } else if (!exit->ok()) {

@@ -70,6 +70,8 @@ struct ReleaseReport {
   std::string release;         // as asked for
   std::optional<Error> error;  // the release as a whole failed: install, import, probe crash
   std::vector<CaseReport> cases;
+  // The probe's run, less the time mbcc spent publishing what it reported meanwhile.
+  std::chrono::duration<double> probe_time{};
   bool ok() const;  // no error and no case that is a problem
 };
 
