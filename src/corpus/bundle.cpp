@@ -220,13 +220,18 @@ Result<Manifest> validate_bundle(const fs::path& dir) {
           "the file listed in " + std::string(kManifestName) +
               (listed.shared ? ", in the bundle's folder or the store's shared one" : ""));
     }
-    Result<FileBytes> file = read_file(path);
+    // A large file is hashed as a stream and parsed from a lazy map: its readers touch only
+    // its headers, so it never becomes resident.
+    const bool large = listed.size >= kStreamedFileBytes;
+    Result<FileBytes> file = large ? map_file(path) : read_file(path);
     if (!file.ok()) return file.error();
     if (file->size != listed.size) {
       return file_error(path, "size", std::to_string(file->size) + " bytes",
                         std::to_string(listed.size) + " bytes (manifest)");
     }
-    std::string sha256 = sha256_hex(file->bytes());
+    Result<std::string> hashed = large ? sha256_file(path) : sha256_hex(file->bytes());
+    if (!hashed.ok()) return hashed.error();
+    const std::string& sha256 = *hashed;
     if (sha256 != listed.sha256) {
       return file_error(path, "sha256", sha256, listed.sha256 + " (manifest)");
     }

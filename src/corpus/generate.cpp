@@ -205,9 +205,11 @@ Result<std::vector<BundleFile>> describe_files(const fs::path& dir,
       return Error::plain(it->path().string(),
                           "the probe wrote this file but its probe.json does not describe it");
     }
-    Result<FileBytes> bytes = read_file(it->path());
-    if (!bytes.ok()) return bytes.error();
-    files.push_back({relative, role->second, bytes->size, sha256_hex(bytes->bytes())});
+    const std::uintmax_t size = it->file_size(ec);
+    if (ec) return store_error(it->path(), "cannot stat", ec.message());
+    Result<std::string> sha256 = sha256_file(it->path());  // streamed: nothing stays resident
+    if (!sha256.ok()) return sha256.error();
+    files.push_back({relative, role->second, size, *sha256});
     seen.insert(relative);
   }
   if (ec) return store_error(dir, "cannot list the bundle", ec.message());

@@ -9,7 +9,7 @@
 namespace mbcc {
 
 Result<NDArrayList> read_array_file(const std::filesystem::path& path) {
-  auto file = read_file(path);
+  auto file = map_file(path);  // the readers touch headers; the values are paged in if read
   if (!file.ok()) return file.error();
   const std::string source = path.string();
   switch (FileKind kind = sniff_file_kind(file->bytes())) {
