@@ -4,6 +4,9 @@
         one JSON line per case on stdout ({model, save_api, status, reason?, dir, ...}),
         progress and MXNet's own chatter on stderr; exit 0 even when cases were skipped or
         failed (they are data), 2 when the probe itself broke.
+    python -m mbcc_probe add --spec SPEC.json --out DIR
+        a user's files (copied by mbcc into DIR/<name>/<save-api>/model/) made a bundle on this
+        release: inputs, goldens, internals, probe.json; one JSON line as generate's (user.py).
     python -m mbcc_probe list
         the zoo and the save APIs as one JSON document (does not import mxnet).
     python -m mbcc_probe ops ROOT...
@@ -64,6 +67,17 @@ def cmd_case(args, out):
     return 0
 
 
+def cmd_add(args, out):
+    from . import user
+
+    def emit(r):
+        out.write(json.dumps(r, sort_keys=True) + "\n")
+        out.flush()
+
+    user.run(args.spec, args.out, emit)
+    return 0
+
+
 def cmd_ops(args, out):
     from . import opcount
 
@@ -90,6 +104,9 @@ def main(argv=None):
     c.add_argument("--save-api", action="append", required=True)
     c.add_argument("--seed", type=int, default=7)
     c.add_argument("--keep-failed", action="store_true")
+    a = sub.add_parser("add", help="make a bundle of a user's saved model (run by mbcc add)")
+    a.add_argument("--spec", required=True, help="the JSON spec mbcc wrote")
+    a.add_argument("--out", required=True, help="the folder holding <name>/<save-api>/model/")
     sub.add_parser("list", help="print the zoo as JSON")
     o = sub.add_parser("ops", help="count the distinct operator names in the graphs under a folder (no mxnet)")
     o.add_argument("root", nargs="+", help="stores or generate output folders (their union is counted)")
@@ -105,6 +122,8 @@ def main(argv=None):
             return cmd_ops(args, out)
         if args.cmd == "_case":
             return cmd_case(args, out)
+        if args.cmd == "add":
+            return cmd_add(args, out)
         return cmd_generate(args, out)
     except Exception:  # noqa: the probe itself broke
         traceback.print_exc()

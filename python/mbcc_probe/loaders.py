@@ -73,7 +73,32 @@ def _forward(rt, block, bundle, kinds=None):
     return _outputs(rt, block(*xs))
 
 
+def _user_block(rt, bundle):
+    """A user's Block (``mbcc add --block``), rebuilt from the copy of its code the bundle holds:
+    the bundle's folder ``origin.block.path`` goes first on sys.path, ``MODULE:CALLABLE`` is called
+    with the recorded keyword arguments, and the copy is dropped from sys.modules afterwards so
+    that two bundles' packages of one name never mix."""
+    import importlib
+    import sys
+
+    block = bundle.meta["origin"]["block"]
+    module_name, _, attr = block["callable"].partition(":")
+    root = os.path.join(bundle.dir, block["path"])
+    sys.path.insert(0, root)
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, attr)(**block["kwargs"])
+    finally:
+        sys.path.remove(root)
+        for name in list(sys.modules):
+            origin = getattr(sys.modules[name], "__file__", None) or ""
+            if origin.startswith(root + os.sep):
+                del sys.modules[name]
+
+
 def _rebuild(rt, bundle):
+    if (bundle.meta.get("origin") or {}).get("block"):
+        return _user_block(rt, bundle)
     spec = zoo.get(bundle.model)
     if spec.kind != "gluon":
         raise Unsupported("model %s is a symbol model; it has no Gluon block" % spec.name)

@@ -56,7 +56,8 @@ int populate_in_parallel(std::byte* base, std::size_t size) {
 
 }  // namespace
 
-Result<FileBytes> read_file(const std::filesystem::path& path) {
+// read_file and map_file: `populate` fills the mapping of a large file up front.
+static Result<FileBytes> load_file(const std::filesystem::path& path, bool populate) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return os_error(path, "cannot open");
   struct stat st {};
@@ -93,9 +94,9 @@ Result<FileBytes> read_file(const std::filesystem::path& path) {
   }
   // A private read-only mapping, populated up front: the bytes come straight from the page
   // cache without a copy, and resident memory stays at the file's size.
-  const bool parallel = size >= kParallelPopulateBytes;
-  void* mapped =
-      ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | (parallel ? 0 : MAP_POPULATE), fd, 0);
+  const bool parallel = populate && size >= kParallelPopulateBytes;
+  const int populate_flag = populate && !parallel ? MAP_POPULATE : 0;
+  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | populate_flag, fd, 0);
   Error e = os_error(path, "cannot map");
   ::close(fd);
   if (mapped == MAP_FAILED) return e;
@@ -109,6 +110,10 @@ Result<FileBytes> read_file(const std::filesystem::path& path) {
   }
   return FileBytes{std::move(owner), size};
 }
+
+Result<FileBytes> read_file(const std::filesystem::path& path) { return load_file(path, true); }
+
+Result<FileBytes> map_file(const std::filesystem::path& path) { return load_file(path, false); }
 
 Status write_file_atomic(const std::filesystem::path& path, std::span<const std::byte> bytes) {
   std::filesystem::path tmp = path;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -23,6 +24,15 @@ struct FileBytes {
 };
 
 Result<FileBytes> read_file(const std::filesystem::path& path);
+
+// The same bytes, but a large file's pages are read only as they are touched: for readers that
+// look at a few bytes of a big file (the headers of a parameters file), where read_file would
+// make the whole file resident.
+Result<FileBytes> map_file(const std::filesystem::path& path);
+
+// Files from this size up are hashed by streaming and mapped lazily where only their structure
+// is checked, so that a bundle of a 1 GB model never holds its files resident.
+inline constexpr std::uint64_t kStreamedFileBytes = std::uint64_t{64} << 20;
 
 // Writes through a temporary file beside `path` and renames it into place, so readers never
 // see a half-written file.

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/file.hpp"
-#include "cli/array_files.hpp"
+#include "formats/array_file.hpp"
 #include "cli/commands.hpp"
 #include "formats/ndarray_file.hpp"
 #include "formats/npy.hpp"

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   mbcc::cli::add_convert(app, exit_code);
   mbcc::cli::add_env(app, exit_code);
   mbcc::cli::add_generate(app, exit_code);
+  mbcc::cli::add_add(app, exit_code);
   mbcc::cli::add_check(app, exit_code);
   mbcc::cli::add_bisect(app, exit_code);
   mbcc::cli::add_publish(app, exit_code);

@@ -206,9 +206,11 @@ Result<std::vector<BundleFile>> describe_files(const fs::path& dir,
       return Error::plain(it->path().string(),
                           "the probe wrote this file but its probe.json does not describe it");
     }
-    Result<FileBytes> bytes = read_file(it->path());
-    if (!bytes.ok()) return bytes.error();
-    files.push_back({relative, role->second, bytes->size, sha256_hex(bytes->bytes())});
+    const std::uintmax_t size = it->file_size(ec);
+    if (ec) return store_error(it->path(), "cannot stat", ec.message());
+    Result<std::string> sha256 = sha256_file(it->path());  // streamed: nothing stays resident
+    if (!sha256.ok()) return sha256.error();
+    files.push_back({relative, role->second, size, *sha256});
     seen.insert(relative);
   }
   if (ec) return store_error(dir, "cannot list the bundle", ec.message());
@@ -297,6 +299,7 @@ Result<Manifest> manifest_from_probe(const fs::path& dir, const envs::Env& env,
     roles[m.internals.index] = FileRole::kInternalsIndex;
   }
   m.self_check = detail::read_self_checks(meta["self_check"]);
+  if (meta["origin"].present()) m.origin = detail::read_origin(meta["origin"]);
   if (reader.failed()) return reader.error();
 
   Result<std::vector<BundleFile>> files = describe_files(dir, roles);
@@ -469,7 +472,8 @@ bool ReleaseReport::ok() const {
   });
 }
 
-ReleaseReport generate_in_env(const envs::Env& env, const GenerateOptions& given) {
+ReleaseReport probe_into_store(const envs::Env& env, const GenerateOptions& given,
+                               const ProbeJob& job) {
   // The probe runs in the work folder, so every path it is given must be absolute.
   GenerateOptions options = given;
   options.store = fs::absolute(given.store);
@@ -495,26 +499,26 @@ ReleaseReport generate_in_env(const envs::Env& env, const GenerateOptions& given
     report.error = work.error();
     return report;
   }
+  Result<std::vector<std::string>> args = job.prepare(work->path(), work->path() / "probe");
+  if (!args.ok()) {
+    report.error = args.error();
+    return report;
+  }
 
   detail::ProbeCommand command;
   command.python = env.python;
-  command.args = {"-m",
-                  "mbcc_probe",
-                  "generate",
-                  "--out",
-                  (work->path() / "probe").string(),
-                  "--jobs",
-                  std::to_string(std::max(1, options.jobs))};
-  for (const std::string& model : options.models) {
-    command.args.insert(command.args.end(), {"--model", model});
-  }
+  command.args = {"-m", "mbcc_probe"};
+  command.args.insert(command.args.end(), args->begin(), args->end());
   command.python_dir = options.python_dir;
   command.cwd = work->path();
   command.stderr_file = work->path() / "probe-stderr.log";
   command.timeout = options.probe_timeout;
 
   std::map<std::pair<std::string, std::string>, json> log_cases;
+  const auto probe_start = std::chrono::steady_clock::now();
+  std::chrono::duration<double> publishing{};
   Result<detail::ProbeExit> exit = detail::run_probe(command, [&](std::string_view line) {
+    const auto line_start = std::chrono::steady_clock::now();
     Result<ProbeCase> c = parse_probe_line(line);
     if (!c.ok()) {
       if (!report.error) report.error = c.error();
@@ -536,7 +540,9 @@ ReleaseReport generate_in_env(const envs::Env& env, const GenerateOptions& given
                            std::string(case_outcome_info(r.outcome).name);
     progress(r.reason.empty() ? line_out : line_out + ": " + r.reason);
     report.cases.push_back(std::move(r));
+    publishing += std::chrono::steady_clock::now() - line_start;
   });
+  report.probe_time = std::chrono::steady_clock::now() - probe_start - publishing;
   if (!exit.ok()) {
     report.error = exit.error();
   } else if (!exit->ok()) {
@@ -544,11 +550,24 @@ ReleaseReport generate_in_env(const envs::Env& env, const GenerateOptions& given
     report.error = Error::plain(env.python.string(), "the probe ended with " + exit->describe() +
                                                          (tail.empty() ? "" : ": " + tail));
   }
-  if (!log_cases.empty()) {
+  if (job.write_generation_log && !log_cases.empty()) {
     Status logged = write_generation_log(options.store, env, log_cases);
     if (!logged.ok() && !report.error) report.error = logged.error();
   }
   return report;
+}
+
+ReleaseReport generate_in_env(const envs::Env& env, const GenerateOptions& options) {
+  ProbeJob job;
+  job.prepare = [&](const fs::path&,
+                    const fs::path& probe_dir) -> Result<std::vector<std::string>> {
+    std::vector<std::string> args = {"generate", "--out", probe_dir.string(), "--jobs",
+                                     std::to_string(std::max(1, options.jobs))};
+    for (const std::string& model : options.models) args.insert(args.end(), {"--model", model});
+    return args;
+  };
+  job.write_generation_log = true;
+  return probe_into_store(env, options, job);
 }
 
 ReleaseReport generate_release(std::string_view version, const GenerateOptions& options) {

@@ -70,6 +70,8 @@ struct ReleaseReport {
   std::string release;         // as asked for
   std::optional<Error> error;  // the release as a whole failed: install, import, probe crash
   std::vector<CaseReport> cases;
+  // The probe's run, less the time mbcc spent publishing what it reported meanwhile.
+  std::chrono::duration<double> probe_time{};
   bool ok() const;  // no error and no case that is a problem
 };
 
@@ -88,6 +90,19 @@ struct GenerateOptions {
 // Generates every case of one release into the store. Never throws for a release's failure:
 // it is in the report.
 ReleaseReport generate_release(std::string_view version, const GenerateOptions& options);
+
+// One run of the probe in a locked work folder of the store, each case it reports published
+// as generate publishes (manifest last, validated, moved in one rename). `prepare` gets the
+// work folder and the folder the probe must write its cases into (PROBE/<model>/<save-api>/),
+// may fill them first, and returns the probe's arguments after `-m mbcc_probe`.
+struct ProbeJob {
+  std::function<Result<std::vector<std::string>>(const std::filesystem::path& work,
+                                                 const std::filesystem::path& probe_dir)>
+      prepare;
+  bool write_generation_log = false;  // generate's v1/<release>/generation-log.json
+};
+ReleaseReport probe_into_store(const envs::Env& env, const GenerateOptions& options,
+                               const ProbeJob& job);
 
 // Generates the bundles of `env`, an environment that is installed already (the step after
 // envs::install in generate_release; tests pass a fake one).

@@ -26,6 +26,10 @@ std::vector<SelfCheck> read_self_checks(const JsonValue& value);
 // The "seeds" object: numbers, or strings saying how a stream was derived.
 std::map<std::string, SeedValue> read_seeds(const JsonValue& value);
 
+// The "origin" object (manifest and probe.json alike), and back.
+Origin read_origin(const JsonValue& value);
+nlohmann::json origin_json(const Origin& origin);
+
 // Now, as a manifest's "created": "YYYY-MM-DDTHH:MM:SSZ".
 std::string utc_now();
 

@@ -22,6 +22,7 @@ constexpr int64_t kMaxIndex = int64_t{1} << 31;
 constexpr std::array<std::string_view, 3> kInputKinds = {"float", "tokens", "label"};
 constexpr std::array<std::string_view, 2> kModelKinds = {"symbol", "gluon"};
 constexpr std::array<std::string_view, 3> kSelfCheckStatuses = {"ok", "failed", "unsupported"};
+constexpr std::array<std::string_view, 1> kOriginKinds = {"user"};
 
 struct InternalsStatusName {
   InternalsStatus status;
@@ -357,6 +358,41 @@ std::vector<SelfCheck> read_self_checks(const JsonValue& value) {
   return checks;
 }
 
+Origin read_origin(const JsonValue& value) {
+  value.allow_only({"kind", "command", "file_kinds", "producer_from", "block"});
+  Origin origin;
+  origin.kind = read_choice(value["kind"], kOriginKinds);
+  if (origin.kind.empty()) value["kind"].fail("\"\"", join_names(kOriginKinds, std::identity{}));
+  origin.command = value["command"].strings();
+  origin.file_kinds = read_string_map(value["file_kinds"]);
+  origin.producer_from = read_nonempty(value["producer_from"]);
+  if (value["block"].present() && !value["block"].is_null()) {
+    JsonValue block = value["block"];
+    block.allow_only({"callable", "kwargs", "path"});
+    UserBlock user;
+    user.callable = read_nonempty(block["callable"]);
+    if (!block["kwargs"].raw().is_object())
+      block["kwargs"].fail(block["kwargs"].raw().dump(), "an object");
+    user.kwargs = block["kwargs"].raw().dump();
+    user.path = read_bundle_path(block["path"]);
+    origin.block = std::move(user);
+  }
+  return origin;
+}
+
+json origin_json(const Origin& origin) {
+  json out = {{"kind", origin.kind},
+              {"command", origin.command},
+              {"file_kinds", origin.file_kinds},
+              {"producer_from", origin.producer_from}};
+  if (origin.block) {
+    out["block"] = {{"callable", origin.block->callable},
+                    {"kwargs", json::parse(origin.block->kwargs)},
+                    {"path", origin.block->path}};
+  }
+  return out;
+}
+
 std::map<std::string, SeedValue> read_seeds(const JsonValue& value) {
   std::map<std::string, SeedValue> seeds;
   for (const auto& [key, seed] : value.members()) {
@@ -404,7 +440,7 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& source
   if (reader.failed()) return reader.error();
   root.allow_only({"schema_version", "case", "model", "producer", "seeds", "env", "files", "inputs",
                    "outputs", "load_apis", "import_input_names", "tolerance", "internals",
-                   "self_check"});
+                   "self_check", "origin"});
   Manifest m;
   m.schema_version = static_cast<int>(
       root["schema_version"].integer(kOldestManifestSchemaVersion, kManifestSchemaVersion));
@@ -466,6 +502,7 @@ Result<Manifest> parse_manifest(std::string_view text, const std::string& source
     entry.allow_only({"load_api", "status", "max_abs_err", "reason"});
   }
   m.self_check = detail::read_self_checks(root["self_check"]);
+  if (root["origin"].present()) m.origin = detail::read_origin(root["origin"]);
   if (!reader.failed() && m.schema_version < 2) refuse_newer_fields(root, m);
   if (!reader.failed() && m.schema_version < 3) refuse_compressed(root, m);
   if (!reader.failed()) check_tensor_files(root, m);
@@ -585,6 +622,7 @@ std::string write_manifest(const Manifest& m) {
               {"internals", std::move(internals)},
               {"self_check", std::move(self_check)}};
   if (m.model_info.prefix) out["model"]["prefix"] = *m.model_info.prefix;
+  if (m.origin) out["origin"] = detail::origin_json(*m.origin);
   if (m.tolerance) {
     json tolerance = json::object();
     if (m.tolerance->rtol) tolerance["rtol"] = *m.tolerance->rtol;

@@ -38,6 +38,7 @@ enum class FileRole {
   kInternalsArchive,  // every per-node output of the forward pass, one npz member each
   kInternalsIndex,    // the probe's index of the internals (JSON)
   kProbe,             // the probe's own description of the bundle (JSON), read by its loaders
+  kBlockSource,       // Python code of a user's Block (`mbcc add --block`), rebuilt by loaders
 };
 
 struct FileRoleInfo {
@@ -45,7 +46,7 @@ struct FileRoleInfo {
   std::string_view name;  // as written in the manifest
 };
 
-inline constexpr std::array<FileRoleInfo, 9> kFileRoles = {{
+inline constexpr std::array<FileRoleInfo, 10> kFileRoles = {{
     {FileRole::kSymbol, "symbol"},
     {FileRole::kParams, "params"},
     {FileRole::kModelJson, "model-json"},
@@ -55,13 +56,14 @@ inline constexpr std::array<FileRoleInfo, 9> kFileRoles = {{
     {FileRole::kInternalsArchive, "internals-archive"},
     {FileRole::kInternalsIndex, "internals-index"},
     {FileRole::kProbe, "probe"},
+    {FileRole::kBlockSource, "block-source"},
 }};
 
 constexpr bool file_roles_in_order() {
   for (std::size_t i = 0; i < kFileRoles.size(); ++i) {
     if (static_cast<std::size_t>(kFileRoles[i].role) != i) return false;
   }
-  return kFileRoles.size() == static_cast<std::size_t>(FileRole::kProbe) + 1;
+  return kFileRoles.size() == static_cast<std::size_t>(FileRole::kBlockSource) + 1;
 }
 static_assert(file_roles_in_order(), "kFileRoles must list every role, in enum order");
 
@@ -157,6 +159,26 @@ struct SelfCheck {
   bool operator==(const SelfCheck&) const = default;
 };
 
+// A user's Block (`mbcc add --block`): the callable that builds it, its keyword arguments, and
+// the bundle folder holding the copy of its Python code that loaders put on sys.path.
+struct UserBlock {
+  std::string callable;  // "MODULE:CALLABLE"
+  std::string kwargs;    // a JSON object, as compact text
+  std::string path;      // bundle folder of the code ("block")
+  bool operator==(const UserBlock&) const = default;
+};
+
+// Where a bundle came from when it is not the zoo's: a team's own files, brought in by
+// `mbcc add`. Absent for generated bundles; readers that check need nothing of it.
+struct Origin {
+  std::string kind;                               // "user"
+  std::vector<std::string> command;               // the `mbcc add` command line, as given
+  std::map<std::string, std::string> file_kinds;  // model file -> what mbcc's readers found
+  std::string producer_from;                      // how the producer release was chosen
+  std::optional<UserBlock> block;
+  bool operator==(const Origin&) const = default;
+};
+
 using SeedValue = std::variant<int64_t, std::string>;
 
 struct Manifest {
@@ -175,6 +197,7 @@ struct Manifest {
   std::optional<Tolerance> tolerance;           // overrides of the comparator's defaults
   Internals internals;
   std::vector<SelfCheck> self_check;
+  std::optional<Origin> origin;
   bool operator==(const Manifest&) const = default;
 
   const BundleFile* find_file(std::string_view path) const;

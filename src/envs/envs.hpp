@@ -47,6 +47,11 @@ std::span<const ReleaseQuirks> release_table();
 // The row for `release` (an alias such as "2.0.0.beta1" is accepted), or nullptr.
 const ReleaseQuirks* find_release(std::string_view release);
 
+// The number MXGetVersion returns and graphs record for a release: major·10000 + minor·100 +
+// patch of its leading "A.B.C" ("2.0.0b1" -> 20000, so 2.0.0a0 and 2.0.0b1 share one); -1 when
+// the name does not start so.
+int release_version_number(std::string_view release);
+
 // The pins every environment gets.
 inline constexpr std::string_view kNumpyPin = "numpy==1.23.5";
 

@@ -461,5 +461,15 @@ TEST(InstallReal, NonexistentReleaseCarriesPipsMessage) {
   EXPECT_FALSE(fs::exists(dir.path() / "0.0.0.9"));
 }
 
+TEST(ReleaseVersionNumber, IsWhatGraphsRecord) {
+  EXPECT_EQ(release_version_number("1.4.1"), 10401);
+  EXPECT_EQ(release_version_number("0.12.0"), 1200);
+  EXPECT_EQ(release_version_number("1.7.0.post2"), 10700);
+  EXPECT_EQ(release_version_number("2.0.0a0"), release_version_number("2.0.0b1"));
+  EXPECT_EQ(release_version_number("2.0.0b1"), 20000);
+  EXPECT_EQ(release_version_number("1.9"), -1);
+  EXPECT_EQ(release_version_number("latest"), -1);
+}
+
 }  // namespace
 }  // namespace mbcc::envs

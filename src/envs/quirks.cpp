@@ -2,6 +2,7 @@
 // numpy 1.23.5 (docs/releases.md has the evidence), and the install plans built from them.
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <string>
 
 #include "envs/envs.hpp"
@@ -136,6 +137,22 @@ Step python_snippet(std::string what, std::string_view code) {
 }  // namespace
 
 std::span<const ReleaseQuirks> release_table() { return kReleases; }
+
+int release_version_number(std::string_view release) {
+  std::array<int, 3> parts{};
+  const char* at = release.data();
+  const char* end = release.data() + release.size();
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) {
+      if (at == end || *at != '.') return -1;
+      ++at;
+    }
+    auto [next, ec] = std::from_chars(at, end, parts[i]);
+    if (ec != std::errc() || parts[i] > 99) return -1;
+    at = next;
+  }
+  return parts[0] * 10000 + parts[1] * 100 + parts[2];
+}
 
 const ReleaseQuirks* find_release(std::string_view release) {
   for (const Alias& a : kAliases) {

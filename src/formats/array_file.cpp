@@ -1,4 +1,4 @@
-#include "cli/array_files.hpp"
+#include "formats/array_file.hpp"
 
 #include <fmt/format.h>
 
@@ -6,10 +6,10 @@
 #include "formats/npy.hpp"
 #include "formats/sniff.hpp"
 
-namespace mbcc::cli {
+namespace mbcc {
 
 Result<NDArrayList> read_array_file(const std::filesystem::path& path) {
-  auto file = read_file(path);
+  auto file = map_file(path);  // the readers touch headers; the values are paged in if read
   if (!file.ok()) return file.error();
   const std::string source = path.string();
   switch (FileKind kind = sniff_file_kind(file->bytes())) {
@@ -41,4 +41,4 @@ Result<NDArrayList> read_array_file(const std::filesystem::path& path) {
   }
 }
 
-}  // namespace mbcc::cli
+}  // namespace mbcc

@@ -7,8 +7,8 @@
 #include "base/result.hpp"
 #include "formats/ndarray_file.hpp"
 
-namespace mbcc::cli {
+namespace mbcc {
 
 Result<NDArrayList> read_array_file(const std::filesystem::path& path);
 
-}  // namespace mbcc::cli
+}  // namespace mbcc
