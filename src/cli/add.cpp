@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 #include "base/install_dirs.hpp"
 #include "cli/commands.hpp"
@@ -104,19 +105,16 @@ int run_add(const AddArgs& args) {
   options.producer = args.producer;
   const bool s3 = store::is_s3_url(args.store);
   std::filesystem::path local = args.store;
+  std::optional<LockedDir> staging;  // an S3 add's local folder, which goes whatever happens
   if (s3) {
-    Result<std::filesystem::path> dir = make_view_dir(args.store_args);
+    Result<LockedDir> dir = make_view_dir(args.store_args);
     if (!dir.ok()) {
       fmt::print(stderr, "mbcc add: {}\n", dir.error().message());
       return 2;
     }
-    local = *dir;
+    staging.emplace(std::move(dir).value());
+    local = staging->path();
   }
-  // The local folder of an S3 add goes whatever happens.
-  std::shared_ptr<void> cleanup(nullptr, [&](void*) {
-    std::error_code ec;
-    if (s3) std::filesystem::remove_all(local, ec);
-  });
   options.store = local;
   options.force = args.force;
   options.command = command_line(args);

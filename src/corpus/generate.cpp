@@ -20,6 +20,7 @@
 
 #include "base/file.hpp"
 #include "base/gzip.hpp"
+#include "base/locked_dir.hpp"
 #include "base/sha256.hpp"
 #include "corpus/bundle.hpp"
 #include "corpus/internal.hpp"
@@ -32,9 +33,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Work folders: hidden, so list_bundles never sees them, and inside the store, so that the
-// final rename stays on one file system.
-constexpr std::string_view kWorkPrefix = ".tmp-generate-";
+// Work folders: hidden, so list_bundles never sees them, inside the store, so that the final
+// rename stays on one file system, and locked by their run (base/locked_dir.hpp), so that a
+// killed run's folder goes with the next run.
+constexpr std::string_view kWorkPrefix = ".tmp-generate";
 constexpr std::string_view kProbeMetaName = "probe.json";
 constexpr std::size_t kStderrTailLines = 8;
 
@@ -48,69 +50,6 @@ std::string_view as_text(const FileBytes& file) {
 
 Error store_error(const fs::path& path, std::string_view step, std::string_view why) {
   return Error::plain(path.string(), std::string(step) + ": " + std::string(why));
-}
-
-// A hidden folder under the store, locked (flock on the folder itself) while this object
-// lives. A run killed at any moment drops its lock, and the next run deletes the folder.
-class WorkDir {
- public:
-  static Result<WorkDir> create(const fs::path& store, std::string_view release) {
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      std::string pattern =
-          (store / (std::string(kWorkPrefix) + std::string(release) + "-XXXXXX")).string();
-      if (::mkdtemp(pattern.data()) == nullptr) {
-        return store_error(pattern, "cannot create a work folder", std::strerror(errno));
-      }
-      WorkDir work(pattern, ::open(pattern.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      // A concurrent run's cleanup may take the folder between mkdtemp and flock: then the
-      // lock fails or the folder is gone, and a new one is made.
-      if (work.fd_ >= 0 && ::flock(work.fd_, LOCK_EX | LOCK_NB) == 0 && work.still_there()) {
-        return work;
-      }
-    }
-    return store_error(store, "cannot lock a work folder", "another run keeps taking it");
-  }
-
-  WorkDir(WorkDir&& other) noexcept
-      : path_(std::exchange(other.path_, {})), fd_(std::exchange(other.fd_, -1)) {}
-  WorkDir& operator=(WorkDir&&) = delete;
-  WorkDir(const WorkDir&) = delete;
-  WorkDir& operator=(const WorkDir&) = delete;
-  ~WorkDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-    if (fd_ >= 0) ::close(fd_);  // releases the lock, after the folder is gone
-  }
-
-  const fs::path& path() const { return path_; }
-
- private:
-  WorkDir(fs::path path, int fd) : path_(std::move(path)), fd_(fd) {}
-
-  bool still_there() const {
-    struct stat by_path {};
-    struct stat by_fd {};
-    return ::stat(path_.c_str(), &by_path) == 0 && ::fstat(fd_, &by_fd) == 0 &&
-           by_path.st_ino == by_fd.st_ino && by_path.st_dev == by_fd.st_dev;
-  }
-
-  fs::path path_;
-  int fd_ = -1;
-};
-
-// Deletes the work folders of runs that are gone (their lock is free).
-void clean_stale_work_dirs(const fs::path& store) {
-  std::error_code ec;
-  for (fs::directory_iterator it(store, ec), end; !ec && it != end; it.increment(ec)) {
-    if (!it->path().filename().string().starts_with(kWorkPrefix)) continue;
-    int fd = ::open(it->path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) continue;
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
-      std::error_code ignored;
-      fs::remove_all(it->path(), ignored);
-    }
-    ::close(fd);
-  }
 }
 
 // One line of the probe's stdout.
@@ -335,7 +274,8 @@ CaseReport make_report(const ProbeCase& c, CaseOutcome outcome, std::string reas
 
 // Moves the finished bundle `src` to its place in the store (see generate.hpp for the rules).
 CaseReport place_bundle(const fs::path& src, const Manifest& fresh, const ProbeCase& c,
-                        const envs::Env& env, const GenerateOptions& options, const WorkDir& work) {
+                        const envs::Env& env, const GenerateOptions& options,
+                        const LockedDir& work) {
   fs::path target = bundle_dir(options.store, {env.release, c.model, c.save_api});
   std::error_code ec;
   fs::create_directories(target.parent_path(), ec);
@@ -407,7 +347,7 @@ Status share_files(const fs::path& src, Manifest& manifest, const fs::path& stor
 
 // Makes a bundle of a case the probe saved and publishes it.
 CaseReport publish_case(const ProbeCase& c, const envs::Env& env, const GenerateOptions& options,
-                        const WorkDir& work) {
+                        const LockedDir& work) {
   fs::path src = work.path() / "probe" / c.model / c.save_api;
   Result<Manifest> manifest = manifest_from_probe(src, env, c);
   if (!manifest.ok()) return make_report(c, CaseOutcome::kRejected, manifest.error().message());
@@ -493,8 +433,9 @@ ReleaseReport probe_into_store(const envs::Env& env, const GenerateOptions& give
     report.error = store_error(options.store, "cannot create the store", ec.message());
     return report;
   }
-  clean_stale_work_dirs(options.store);
-  Result<WorkDir> work = WorkDir::create(options.store, env.release);
+  remove_abandoned_dirs(options.store, kWorkPrefix);
+  Result<LockedDir> work =
+      LockedDir::create(options.store, std::string(kWorkPrefix) + "-" + env.release);
   if (!work.ok()) {
     report.error = work.error();
     return report;
