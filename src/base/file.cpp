@@ -135,16 +135,4 @@ Status write_file_atomic(const std::filesystem::path& path, std::span<const std:
   return Ok{};
 }
 
-Result<std::filesystem::path> make_temp_dir(const std::filesystem::path& parent,
-                                            std::string_view prefix) {
-  std::error_code ec;
-  std::filesystem::create_directories(parent, ec);
-  std::string pattern = (parent / (std::string(prefix) + "-XXXXXX")).string();
-  if (ec || ::mkdtemp(pattern.data()) == nullptr) {
-    return Error::plain(parent.string(), std::string("cannot create a work folder: ") +
-                                             (ec ? ec.message() : std::strerror(errno)));
-  }
-  return std::filesystem::path(pattern);
-}
-
 }  // namespace mbcc

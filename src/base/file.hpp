@@ -38,9 +38,4 @@ inline constexpr std::uint64_t kStreamedFileBytes = std::uint64_t{64} << 20;
 // see a half-written file.
 Status write_file_atomic(const std::filesystem::path& path, std::span<const std::byte> bytes);
 
-// A new empty folder `<parent>/<prefix>-XXXXXX` (parent made when missing), for work the caller
-// removes after.
-Result<std::filesystem::path> make_temp_dir(const std::filesystem::path& parent,
-                                            std::string_view prefix);
-
 }  // namespace mbcc
