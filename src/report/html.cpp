@@ -33,7 +33,7 @@ json rounded(double value) { return std::stod(fmt::format("{:.4g}", value)); }
 // Values that many checks hold alike, stored once in the page's "strings" and referred to by
 // their index there: names, and the candidates' messages and the statistics of outputs, which
 // repeat across a release matrix (62,160 checks of the corpus hold 1,711 distinct messages).
-constexpr std::array<std::string_view, 24> kInternedPaths = {"check/producer",
+constexpr std::array<std::string_view, 25> kInternedPaths = {"check/producer",
                                                              "check/model",
                                                              "check/save_api",
                                                              "check/load_api",
@@ -55,7 +55,8 @@ constexpr std::array<std::string_view, 24> kInternedPaths = {"check/producer",
                                                              "check/outputs/*/shape",
                                                              "check/outputs/*/expected_shape",
                                                              "check/attempts",
-                                                             "check/outputs"};
+                                                             "check/outputs",
+                                                             "check/shared_run"};
 
 bool interned_path(const std::string& path) {
   return std::find(kInternedPaths.begin(), kInternedPaths.end(), path) != kInternedPaths.end();
@@ -268,12 +269,12 @@ json html_page_data(std::span<const RunResult> reports) {
       check[key] = full[key];
     }
     for (json& value : check["timings"]) value = short_number(value.get<double>());
+    check["shared_run"] = full["shared_run"];
     check["bundle"] = bundles.index_of(full["bundle"]);
     check["detail"] = full["detail"] == "" ? json(nullptr) : full["detail"];
     check["message"] = full["message"];
     check["first_divergence"] = full["first_divergence"];
     check["expectation"] = expectations.index_of(full["expectation"]);
-    check["shared_run"] = full["shared_run"];
     check["history"] = histories.empty() ? json(nullptr) : history_json(histories[i]);
     checks.push_back(packer.pack(check, "check"));
     producers.insert(shown.checks[i].key.producer);
