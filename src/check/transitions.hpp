@@ -1,6 +1,6 @@
 // Where a case broke: for each case (producer, model, save API) and load API, its verdicts on
 // the run's candidates in release order, and each place where a passing case stops passing or
-// a failing one passes again. Forward checks (files newer than the candidate) are left out:
+// a failing one starts passing. Forward checks (files newer than the candidate) are left out:
 // failing there is no break; so are ARTIFACT_CORRUPT and SKIPPED, which say nothing of a
 // candidate.
 #pragma once
@@ -21,7 +21,7 @@ struct Transition {
   std::string to_candidate;               // the first candidate after it
   Verdict from_verdict = Verdict::kPass;  // raw verdicts: what the candidates did, before
   Verdict to_verdict = Verdict::kPass;    // expectations
-  bool broke() const { return from_verdict == Verdict::kPass; }  // else: passes again
+  bool broke() const { return from_verdict == Verdict::kPass; }  // else: passes from here
   bool operator==(const Transition&) const = default;
 };
 

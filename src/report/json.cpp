@@ -89,7 +89,7 @@ json to_json(const Transition& t) {
           {"from", t.from_candidate},
           {"to", t.to_candidate},
           {"verdicts", {verdict_name(t.from_verdict), verdict_name(t.to_verdict)}},
-          {"change", t.broke() ? "broke" : "passes again"}};
+          {"change", t.broke() ? "broke" : "passes"}};
 }
 
 json to_json(const CheckResult& c, ForwardPolicy forward) {

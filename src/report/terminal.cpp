@@ -198,7 +198,7 @@ void render_transitions(std::string& out, const RunResult& result) {
   if (result.run.candidates.size() < 2) return;
   const std::vector<Transition> transitions = find_transitions(result);
   const std::vector<std::string> order = candidates_in_release_order(result.run);
-  std::map<std::string, std::pair<std::size_t, std::size_t>> per_release;  // broke, passes again
+  std::map<std::string, std::pair<std::size_t, std::size_t>> per_release;  // broke, passes
   for (const Transition& t : transitions) {
     auto& [broke, fixed] = per_release[t.to_candidate];
     ++(t.broke() ? broke : fixed);
@@ -215,7 +215,7 @@ void render_transitions(std::string& out, const RunResult& result) {
     if (broke > 0)
       out += fmt::format("introduced in release {}: {}\n", release, plural(broke, "case"));
     if (fixed > 0)
-      out += fmt::format("passes again in release {}: {}\n", release, plural(fixed, "case"));
+      out += fmt::format("passes from release {}: {}\n", release, plural(fixed, "case"));
   }
 }
 
