@@ -10,10 +10,14 @@ namespace mbcc::cli {
 namespace {
 
 nlohmann::json env_to_json(const envs::Env& env) {
-  return {{"release", env.release},         {"dir", env.dir.string()},
-          {"python", env.python.string()},  {"libmxnet", env.libmxnet.string()},
-          {"requirement", env.requirement}, {"mxnet_version", env.mxnet_version},
-          {"numpy_version", env.numpy_version}, {"created", env.created}};
+  return {{"release", env.release},
+          {"dir", env.dir.string()},
+          {"python", env.python.string()},
+          {"libmxnet", env.libmxnet.string()},
+          {"requirement", env.requirement},
+          {"mxnet_version", env.mxnet_version},
+          {"numpy_version", env.numpy_version},
+          {"created", env.created}};
 }
 
 // Prints `result`'s value with `print`, or its error; returns the exit code.
@@ -35,7 +39,10 @@ void add_env(CLI::App& app, int& exit_code) {
 
   auto* install = env->add_subcommand("install", "Install releases (kept if already there)");
   auto versions = std::make_shared<std::vector<std::string>>();
-  install->add_option("versions", *versions, "releases, e.g. 1.9.1 2.0.0b1")->required();
+  install
+      ->add_option("versions", *versions,
+                   "releases or MXNet distributions of one, e.g. 1.9.1 2.0.0b1 mxnet-mkl==1.6.0")
+      ->required();
   install->callback([versions, &exit_code] {
     envs::Options options;
     options.progress = [](std::string_view line) { fmt::print(stderr, "  {}\n", line); };
@@ -83,13 +90,13 @@ void add_env(CLI::App& app, int& exit_code) {
   auto* python = env->add_subcommand("python", "Print the Python of an installed release");
   python->add_option("version", *version)->required();
   python->callback([version, &exit_code] {
-    exit_code = report(envs::python(*version), [](const auto& p) { fmt::print("{}\n", p.string()); });
+    exit_code =
+        report(envs::python(*version), [](const auto& p) { fmt::print("{}\n", p.string()); });
   });
   auto* remove = env->add_subcommand("remove", "Delete the environment of a release");
   remove->add_option("version", *version)->required();
-  remove->callback([version, &exit_code] {
-    exit_code = report(envs::remove(*version), [](const Ok&) {});
-  });
+  remove->callback(
+      [version, &exit_code] { exit_code = report(envs::remove(*version), [](const Ok&) {}); });
 }
 
 }  // namespace mbcc::cli
