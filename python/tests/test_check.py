@@ -160,8 +160,10 @@ def test_a_small_store_against_1_9_1(tmp_path, real_store):
     lstm = next(c for c in report["checks"] if c["model"] == "lstm")
     assert lstm["verdict"] == "LOAD_FAIL"
     assert lstm["message"]["kind"] == "parameter_name_mismatch"
+    # a file newer than the candidate, which no release promised to read: apart, not failing
+    assert lstm["direction"] == "forward" and not lstm["failure"]
     assert len(got) == 11
-    assert result.returncode == 1
+    assert result.returncode == 0
     assert report["run"]["candidates"] == ["1.9.1"]
     assert all(c["timings"]["load_ms"] > 0 for c in report["checks"] if c["verdict"] == "PASS")
     assert_consistent(result, report, junit)
