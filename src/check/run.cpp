@@ -121,13 +121,13 @@ runners::Request request_for(const PlannedBundle& bundle, const PlannedCheck& ch
   return request;
 }
 
-// What reaches a worker for a check: the load API, the model files and inputs (by path and
-// sha256) and the probe's description of the bundle without what only the producer side
-// writes. Checks with equal keys on one candidate get the same answer, so they share one run.
-// Empty when the description cannot be read: such a check runs alone.
-std::string work_key(const PlannedBundle& bundle, const PlannedCheck& check) {
+// What reaches a worker from a bundle: its model files and inputs (by path and sha256) and
+// the probe's description of it without what only the producer side writes. Checks of one
+// candidate and load API with equal keys get the same answer, so they share one run. Empty
+// when the description cannot be read: such a bundle's checks run alone.
+std::string bundle_work_key(const PlannedBundle& bundle) {
   const corpus::Manifest& m = *bundle.manifest;
-  std::string key = check.key.load_api;
+  std::string key;
   for (const corpus::BundleFile& f : m.files) {
     if (f.role == corpus::FileRole::kOutput || f.role == corpus::FileRole::kInternal ||
         f.role == corpus::FileRole::kInternalsArchive ||
@@ -138,7 +138,7 @@ std::string work_key(const PlannedBundle& bundle, const PlannedCheck& check) {
   }
   const corpus::BundleFile* probe = file_of_role(m, corpus::FileRole::kProbe);
   if (probe == nullptr) return key;
-  Result<FileBytes> bytes = read_file(bundle.dir / probe->path);
+  Result<FileBytes> bytes = corpus::read_bundle_file(bundle.dir, *probe);
   if (!bytes.ok()) return "";
   nlohmann::json meta = nlohmann::json::parse(
       std::string_view(reinterpret_cast<const char*>(bytes->bytes().data()), bytes->size), nullptr,
@@ -451,8 +451,7 @@ class PoolRun {
     {
       std::map<std::string, std::size_t> group_of;
       for (std::size_t i = 0; i < checks.size(); ++i) {
-        const std::string key =
-            options_.share_runs ? work_key(bundle_of(checks[i]), plan_.checks[checks[i]]) : "";
+        const std::string key = options_.share_runs ? work_key(checks[i]) : "";
         auto [it, fresh] = group_of.try_emplace(key, groups.size());
         if (key.empty() || fresh) {
           groups.push_back({i});
@@ -570,6 +569,15 @@ class PoolRun {
     result.raw_verdict = combine_attempts(result.attempts);
   }
 
+  // The load API and the bundle's work key, which is read once per bundle however many load
+  // APIs and candidates check it; empty: the check runs alone.
+  std::string work_key(std::size_t check) {
+    const std::size_t bundle = plan_.checks[check].bundle;
+    auto [it, fresh] = bundle_keys_.try_emplace(bundle);
+    if (fresh) it->second = bundle_work_key(plan_.bundles[bundle]);
+    return it->second.empty() ? "" : plan_.checks[check].key.load_api + it->second;
+  }
+
   bool wants_internals(std::size_t check) const {
     return drifted(results_[check].raw_verdict) &&
            bundle_of(check).manifest->internals.status == corpus::InternalsStatus::kPresent;
@@ -611,6 +619,7 @@ class PoolRun {
   std::vector<CheckResult>& results_;
   SharedProgress& shared_;
   std::optional<StartedPool> started_;
+  std::map<std::size_t, std::string> bundle_keys_;  // by plan bundle
 };
 
 }  // namespace
