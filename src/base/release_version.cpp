@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "base/natural_order.hpp"
+
 namespace mbcc {
 namespace {
 
@@ -82,7 +84,7 @@ bool release_name_less(std::string_view a, std::string_view b) {
   Result<ReleaseVersion> vb = parse_release_version(b);
   if (va.ok() && vb.ok() && *va != *vb) return *va < *vb;
   if (va.ok() != vb.ok()) return va.ok();
-  return a < b;
+  return natural_less(a, b);
 }
 
 }  // namespace mbcc

@@ -34,7 +34,12 @@ struct ReleaseVersion {
 Result<ReleaseVersion> parse_release_version(std::string_view text);
 
 // Release order for names that may not be versions: versions first in version order, then the
-// others by name ("my-build" after every release).
+// others in natural order (base/natural_order.hpp): "my-build" after every release.
 bool release_name_less(std::string_view a, std::string_view b);
+struct ReleaseNameLess {
+  bool operator()(const std::string& a, const std::string& b) const {
+    return release_name_less(a, b);
+  }
+};
 
 }  // namespace mbcc

@@ -47,6 +47,7 @@ TEST(ReleaseVersion, NamesThatAreNoVersionComeAfterReleases) {
   EXPECT_TRUE(release_name_less("1.10.0", "my-build"));
   EXPECT_FALSE(release_name_less("my-build", "1.10.0"));
   EXPECT_TRUE(release_name_less("a-build", "b-build"));
+  EXPECT_TRUE(release_name_less("rc-2", "rc-10"));
 }
 
 }  // namespace

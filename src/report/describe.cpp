@@ -46,43 +46,7 @@ std::vector<std::string_view> split_lines(std::string_view text) {
   return lines;
 }
 
-std::string_view without_leading_zeros(std::string_view digits) {
-  const std::size_t first = digits.find_first_not_of('0');
-  return first == std::string_view::npos ? digits.substr(digits.size() - 1) : digits.substr(first);
-}
-
-bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
-bool is_letter(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
-
 }  // namespace
-
-bool natural_less(std::string_view a, std::string_view b) {
-  constexpr std::string_view kDigits = "0123456789";
-  bool after_digits = false;
-  while (!a.empty() && !b.empty()) {
-    if (is_digit(a.front()) && is_digit(b.front())) {
-      const std::size_t a_end = std::min(a.find_first_not_of(kDigits), a.size());
-      const std::size_t b_end = std::min(b.find_first_not_of(kDigits), b.size());
-      const std::string_view a_number = without_leading_zeros(a.substr(0, a_end));
-      const std::string_view b_number = without_leading_zeros(b.substr(0, b_end));
-      if (a_number.size() != b_number.size()) return a_number.size() < b_number.size();
-      if (a_number != b_number) return a_number < b_number;
-      a.remove_prefix(a_end);
-      b.remove_prefix(b_end);
-      after_digits = true;
-    } else {
-      if (a.front() != b.front()) return a.front() < b.front();
-      a.remove_prefix(1);
-      b.remove_prefix(1);
-      after_digits = false;
-    }
-  }
-  // One is a prefix of the other: the shorter comes first, unless what the longer adds is a
-  // pre-release tag ("2.0.0" and "2.0.0b1").
-  if (after_digits && a.empty() && !b.empty() && is_letter(b.front())) return false;
-  if (after_digits && b.empty() && !a.empty() && is_letter(a.front())) return true;
-  return a.size() < b.size();
-}
 
 int verdict_severity(Verdict verdict) {
   if (is_failure(verdict)) return 10 + static_cast<int>(verdict);
@@ -105,7 +69,7 @@ ReleaseOverview release_overview(const RunResult& result) {
   for (std::size_t i = 0; i < overview.candidates.size(); ++i) {
     column.emplace(overview.candidates[i], i);
   }
-  std::set<std::string, NaturalLess> producers;
+  std::set<std::string, ReleaseNameLess> producers;
   for (const CheckResult& c : result.checks) {
     producers.insert(c.key.producer);
     if (column.emplace(c.key.candidate, overview.candidates.size()).second) {

@@ -9,16 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "base/natural_order.hpp"
+#include "base/release_version.hpp"
 #include "check/check_result.hpp"
 
 namespace mbcc {
-
-// Orders releases and names as people read them: runs of digits compare as numbers (1.9.1 <
-// 1.10.0), and letters right after the last digits mark a pre-release (2.0.0a0 < 2.0.0b1 < 2.0.0).
-bool natural_less(std::string_view a, std::string_view b);
-struct NaturalLess {
-  bool operator()(const std::string& a, const std::string& b) const { return natural_less(a, b); }
-};
 
 std::string plural(std::size_t n, std::string_view word);  // "1 check", "3 checks"
 

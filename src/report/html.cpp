@@ -252,7 +252,7 @@ json html_page_data(std::span<const RunResult> reports) {
   Interned bundles;
   Interned expectations;
   json checks = json::array();
-  std::set<std::string, NaturalLess> producers;
+  std::set<std::string, ReleaseNameLess> producers;
   for (std::size_t i = 0; i < shown.checks.size(); ++i) {
     json& full = report["checks"][i];
     for (json& output : full["outputs"]) output["stats"]["abs_error_histogram"].erase("edges");

@@ -26,9 +26,9 @@ constexpr std::size_t kMatricesShown = 3;
 
 // Candidate first, so each candidate's checks are together, then in matrix order.
 bool key_less(const CheckKey& a, const CheckKey& b) {
-  const std::array<std::pair<const std::string&, const std::string&>, 5> parts{{
-      {a.candidate, b.candidate},
-      {a.producer, b.producer},
+  if (a.candidate != b.candidate) return release_name_less(a.candidate, b.candidate);
+  if (a.producer != b.producer) return release_name_less(a.producer, b.producer);
+  const std::array<std::pair<const std::string&, const std::string&>, 3> parts{{
       {a.model, b.model},
       {a.save_api, b.save_api},
       {a.load_api, b.load_api},
@@ -70,7 +70,7 @@ void render_matrix(std::string& out, const std::string& candidate,
                    std::span<const CheckResult* const> checks, const Painter& paint,
                    std::set<Verdict>& used, bool& any_blank) {
   using Case = std::pair<std::string, std::string>;
-  std::set<std::string, NaturalLess> producers;
+  std::set<std::string, ReleaseNameLess> producers;
   std::map<Case, std::set<std::string, NaturalLess>> load_apis;
   std::map<std::tuple<std::string, Case, std::string>, Verdict> cell;
   for (const CheckResult* c : checks) {
@@ -166,7 +166,7 @@ void render_overview(std::string& out, const RunResult& result, const Painter& p
 // promised to read, so they are not listed one by one.
 void render_forward_failures(std::string& out, std::span<const CheckResult* const> checks,
                              ForwardPolicy forward) {
-  std::map<std::string, std::set<std::string, NaturalLess>, NaturalLess> candidates_of;
+  std::map<std::string, std::set<std::string, ReleaseNameLess>, ReleaseNameLess> candidates_of;
   std::map<std::string, std::size_t> failures_of;
   std::size_t total = 0;
   for (const CheckResult* c : checks) {
