@@ -162,6 +162,9 @@ def job_20(tmp_path_factory):
                             capture_output=True, text=True,
                             env={**os.environ, "MXNET_ENFORCE_DETERMINISM": "1"})
     assert result.returncode == 0, result.stderr
+    # the branch's LSTM step, as 2.0.0b1 runs it
+    assert ("lstm_gluon_save_parameters_api: ValueError: Xavier initializer cannot be applied to "
+            "vector") in result.stderr, result.stderr
     return job
 
 
@@ -172,8 +175,12 @@ def block_save_explanation(store):
             "2.0 branch's nightly job never put them in this folder")
 
 
-# What 2.0.0b1 gives on its own files: Module and the 1.x C APIs do not exist on 2.0.
+# What 2.0.0b1 gives on its own files: the predict and executor C APIs do not exist on 2.0.
+HYBRID_20 = (PRODUCER_20, "orig-lenet-hybrid", "gluon-export")
 VERDICTS_20 = {
+    **{HYBRID_20 + (load,): "PASS" for load in ("gluon-imports", "module-load-checkpoint",
+                                                 "c-cachedop")},
+    **{HYBRID_20 + (load,): "UNSUPPORTED" for load in ("c-predict", "c-executor")},
     (PRODUCER_20, "orig-lenet", "gluon-block-save", "*"): "ARTIFACT_CORRUPT",
 }
 
@@ -187,12 +194,11 @@ def test_the_2_0_branchs_job_writes_npz_goldens_and_leaves_block_saves_parameter
                      f"{BLOCK_SAVE}-params-model.json"],
         "lenet_gluon_hybrid_export_api": [f"lenet_gluon_hybrid_export_api-{f}" for f in
                                           ("0000.params", "data", "inference", "symbol.json")],
-        "lstm_gluon_save_parameters_api": [f"lstm_gluon_save_parameters_api-{f}" for f in
-                                           ("data", "inference", "params")],
+        "lstm_gluon_save_parameters_api": [],  # the step raised on 2.0.0b1: nothing to upload
     }
     assert (job_20 / "MyModel-model.params").is_file()  # Block.save's, in the working directory
     for name, files in folders.items():
-        for golden in (f"{name}-data", f"{name}-inference"):
+        for golden in (f for f in files if f.endswith(("-data", "-inference"))):
             assert (models / FOLDER_20 / name / golden).read_bytes()[:4] == b"PK\x03\x04"  # npz
 
 
