@@ -2,8 +2,11 @@
 write the original checker's four models as its training job did, `mbcc check --store-layout
 original` converts every model folder into a bundle and checks it on 1.9.1, from a folder and
 from an S3 bucket (the real S3-protocol server of test_s3_store.py), and a damaged file is
-reported as ARTIFACT_CORRUPT naming it."""
+reported as ARTIFACT_CORRUPT naming it. Then the 2.0 branch's variant: MXNet 2.0.0a0 and
+2.0.0b1 run what that branch's training job does, and their folders are checked on 2.0.0b1, the
+ones Block.save left without parameters reported with why."""
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -62,11 +65,11 @@ def original_store(tmp_path_factory):
     return root
 
 
-def check(store, tmp_path, env=None):
+def check(store, tmp_path, env=None, candidate="1.9.1"):
     report_dir = tmp_path / "report"
     result = subprocess.run(
         [mbcc_bin(), "check", "--store", str(store), "--store-layout", "original",
-         "--candidate", "1.9.1", "--report-dir", str(report_dir)],
+         "--candidate", candidate, "--report-dir", str(report_dir)],
         capture_output=True, text=True, env=env)
     return result, json.loads((report_dir / "report.json").read_text())
 
@@ -140,3 +143,97 @@ def test_nightly_never_generates_into_an_original_layout_store(tmp_path):
     assert result.returncode == 2
     assert "read-only" in result.stderr and "--no-generate" in result.stderr
     assert list(store.iterdir()) == []
+
+
+# ---- the 2.0 branch's variant ----------------------------------------------------------------
+
+SCRIPT_20 = Path(__file__).parent / "in_mxnet" / "write_original_layout_20.py"
+CANDIDATE_20 = "2.0.0b1"
+# release -> (its mx.__version__, which names its folder; how the branch's LSTM step fails on it)
+PRODUCERS_20 = {
+    "2.0.0a0": ("2.0.0", "TypeError: Operator `Embedding` registered in backend"),
+    "2.0.0b1": ("2.0.0beta1", "ValueError: Xavier initializer cannot be applied to vector"),
+}
+BLOCK_SAVE = "lenet_gluon_save_params_api"
+
+
+@pytest.fixture(scope="module")
+def job_20(tmp_path_factory):
+    """The working directory of the 2.0 branch's training job, run by each 2.0 release in turn
+    as its loop over releases does: its models/ is what the job's upload step copies to the
+    bucket."""
+    job = tmp_path_factory.mktemp("job-2.0")
+    for release, (_, lstm_failure) in PRODUCERS_20.items():
+        result = subprocess.run([mxnet_python(release), str(SCRIPT_20), str(job)],
+                                capture_output=True, text=True,
+                                env={**os.environ, "MXNET_ENFORCE_DETERMINISM": "1"})
+        assert result.returncode == 0, result.stderr
+        assert f"lstm_gluon_save_parameters_api: {lstm_failure}" in result.stderr, result.stderr
+    return job
+
+
+def block_save_explanation(store, folder):
+    return (f"{store}/{folder}/{BLOCK_SAVE}/{BLOCK_SAVE}-params-model.json: Block.save's model "
+            "JSON without its parameters: MXNet 2.0's Block.save writes them to a hard-coded "
+            "MyModel-model.params in the producer's working directory, not beside the JSON, so the "
+            "2.0 branch's nightly job never put them in this folder")
+
+
+# What 2.0.0b1 gives on the files of both releases: the predict and executor C APIs do not exist
+# on 2.0.
+VERDICTS_20 = {}
+for _release in PRODUCERS_20:
+    _hybrid = (_release, "orig-lenet-hybrid", "gluon-export")
+    VERDICTS_20.update({_hybrid + (load,): "PASS"
+                        for load in ("gluon-imports", "module-load-checkpoint", "c-cachedop")})
+    VERDICTS_20.update({_hybrid + (load,): "UNSUPPORTED" for load in ("c-predict", "c-executor")})
+    VERDICTS_20[(_release, "orig-lenet", "gluon-block-save", "*")] = "ARTIFACT_CORRUPT"
+
+
+def test_the_2_0_branchs_job_writes_npz_goldens_and_leaves_block_saves_parameters_behind(job_20):
+    models = job_20 / "models"
+    assert sorted(p.name for p in models.iterdir()) == sorted(f for f, _ in PRODUCERS_20.values())
+    for folder, _ in PRODUCERS_20.values():
+        folders = {p.name: sorted(f.name for f in p.iterdir()) for p in (models / folder).iterdir()}
+        assert folders == {
+            BLOCK_SAVE: [f"{BLOCK_SAVE}-data", f"{BLOCK_SAVE}-inference",
+                         f"{BLOCK_SAVE}-params-model.json"],
+            "lenet_gluon_hybrid_export_api": [f"lenet_gluon_hybrid_export_api-{f}" for f in
+                                              ("0000.params", "data", "inference", "symbol.json")],
+            "lstm_gluon_save_parameters_api": [],  # the step raised: nothing to upload
+        }, folder
+        for name, files in folders.items():
+            for golden in (f for f in files if f.endswith(("-data", "-inference"))):
+                assert (models / folder / name / golden).read_bytes()[:4] == b"PK\x03\x04"  # npz
+    assert (job_20 / "MyModel-model.params").is_file()  # Block.save's, in the working directory
+
+
+def assert_block_save_explained(result, report, store):
+    corrupt = {c["producer"]: c["detail"] for c in report["checks"]
+               if c["verdict"] == "ARTIFACT_CORRUPT"}
+    assert corrupt == {release: "not converted from the store's layout: "
+                       + block_save_explanation(store, folder)
+                       for release, (folder, _) in PRODUCERS_20.items()}
+    for release, (folder, _) in PRODUCERS_20.items():
+        assert (f"cannot convert {release}/orig-lenet/gluon-block-save: "
+                f"{block_save_explanation(store, folder)}") in result.stderr
+
+
+def test_the_2_0_variant_is_checked_on_2_0_0b1_and_the_block_save_folders_say_why(job_20, tmp_path):
+    store = job_20 / "models"
+    result, report = check(store, tmp_path, candidate=CANDIDATE_20)
+    assert result.returncode == 1, result.stdout + result.stderr  # the folders without parameters
+    assert verdicts(report) == VERDICTS_20
+    assert_block_save_explained(result, report, store)
+
+
+def test_the_2_0_variant_from_s3_says_the_same(job_20, server, s3, tmp_path):
+    prefix = "branch-2.0"
+    for path in sorted(p for p in (job_20 / "models").rglob("*") if p.is_file()):
+        key = f"{prefix}/{path.relative_to(job_20 / 'models').as_posix()}"
+        s3.put_object(Bucket=server["bucket"], Key=key, Body=path.read_bytes())
+    url = f"s3://{server['bucket']}/{prefix}"
+    result, report = check(url, tmp_path, env=aws_env(server, tmp_path), candidate=CANDIDATE_20)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert verdicts(report) == VERDICTS_20
+    assert_block_save_explained(result, report, url)

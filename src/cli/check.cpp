@@ -287,7 +287,8 @@ void add_check_options(CLI::App& command, CheckArgs& args) {
   check
       ->add_option("--store-layout", a->store_layout,
                    "v1 (mbcc's bundles) or original (the MXNet nightly bucket's "
-                   "<version>/<model_name>/ folders, read-only and converted into bundles)")
+                   "<version>/<model_name>/ folders, as 1.x's or the 2.0 branch's job wrote "
+                   "them, read-only and converted into bundles)")
       ->check(CLI::IsMember({"v1", "original"}))
       ->capture_default_str();
   add_store_options(*check, a->store_args);

@@ -14,7 +14,7 @@
 #include "base/sha256.hpp"
 #include "corpus/internal.hpp"
 #include "corpus/manifest.hpp"
-#include "formats/ndarray_file.hpp"
+#include "formats/array_file.hpp"
 #include "formats/npy.hpp"
 
 namespace mbcc::corpus {
@@ -89,6 +89,31 @@ const OriginalModel* find_model(std::string_view folder) {
   return nullptr;
 }
 
+// The save API of a folder holding Block.save's files (the name in mbcc's catalogue).
+constexpr std::string_view kBlockSaveApi = "gluon-block-save";
+// Where MXNet 2.0's Block.save(prefix) writes the parameters, whatever the prefix: this name, in
+// the working directory (docs/releases.md), so the 2.0 branch's job never uploads them.
+constexpr std::string_view kBlockSaveParams = "MyModel-model.params";
+
+// A version folder is named by what the producer calls itself (mx.__version__). These releases
+// call themselves otherwise than their names; every other release's name is its __version__
+// (measured on the installed wheels). A folder "2.0.0" could also be a build of the 2.0
+// branch's master, which calls itself so too; no 2.0.0 release exists to confuse it with.
+struct OwnVersionName {
+  std::string_view folder, release;
+};
+constexpr std::array<OwnVersionName, 2> kOwnVersionNames = {{
+    {"2.0.0", "2.0.0a0"},
+    {"2.0.0beta1", "2.0.0b1"},
+}};
+
+std::string release_of_folder(std::string_view folder) {
+  for (const OwnVersionName& name : kOwnVersionNames) {
+    if (name.folder == folder) return std::string(name.release);
+  }
+  return std::string(folder);
+}
+
 std::string known_folders() {
   std::string out;
   for (const OriginalModel& m : kModels) out += (out.empty() ? "" : ", ") + std::string(m.folder);
@@ -108,7 +133,8 @@ bool is_epoch_params(std::string_view file, std::string_view name) {
 
 // The files of one folder, by what they are.
 struct FolderFiles {
-  std::vector<std::string> symbol, params;  // more than one is a broken folder
+  std::vector<std::string> symbol, params;   // more than one is a broken folder
+  std::vector<std::string> block_save_json;  // <model_name>-params-model.json, without -params
   std::optional<store::ObjectInfo> data, inference;
   std::vector<store::ObjectInfo> model_objects;  // symbol and params, to download
   std::vector<std::string> other;                // file names the layout does not have
@@ -129,9 +155,16 @@ FolderFiles classify(const OriginalFolder& folder, const OriginalModel& model) {
     } else if (model.checkpoint ? is_epoch_params(file, name) : file == name + "-params") {
       files.params.push_back(file);
       files.model_objects.push_back(object);
+    } else if (!model.checkpoint && file == name + "-params-model.json") {
+      files.block_save_json.push_back(file);  // the 2.0 branch's job: Block.save(prefix-params)
     } else {
       files.other.push_back(file);
     }
+  }
+  if (!files.params.empty()) {  // a 1.x folder, whatever else it holds
+    files.other.insert(files.other.end(), files.block_save_json.begin(),
+                       files.block_save_json.end());
+    files.block_save_json.clear();
   }
   return files;
 }
@@ -148,6 +181,13 @@ std::string missing_files(const FolderFiles& files, const OriginalModel& model,
   };
   if (!files.data) return fmt::format("{}{}-data: missing", where, name);
   if (!files.inference) return fmt::format("{}{}-inference: missing", where, name);
+  if (!files.block_save_json.empty()) {
+    return fmt::format(
+        "{}{}: Block.save's model JSON without its parameters: MXNet 2.0's Block.save writes "
+        "them to a hard-coded {} in the producer's working directory, not beside the JSON, so "
+        "the 2.0 branch's nightly job never put them in this folder",
+        where, files.block_save_json.front(), kBlockSaveParams);
+  }
   std::string problem = model.checkpoint ? one(files.symbol, name + "-symbol.json") : "";
   if (!problem.empty()) return problem;
   return one(files.params, name + (model.checkpoint ? "-NNNN.params" : "-params"));
@@ -182,13 +222,14 @@ struct Golden {
   Tensor tensor;
 };
 
-// The array `key` of the mx.nd.save dict in `path`, as `name`; the error says what is wrong,
-// naming the file as the store has it.
+// The array `key` of the dict in `path` (mx.nd.save's NDArray list in 1.x, mx.npx.savez's npz
+// in the 2.0 branch), as `name`; the error says what is wrong, naming the file as the store has
+// it.
 Result<Golden> read_golden(const fs::path& path, const std::string& source, std::string_view key,
                            std::string name, std::string kind, std::string file) {
   Result<FileBytes> bytes = read_file(path);
   if (!bytes.ok()) return bytes.error();
-  Result<NDArrayList> list = parse_ndarray_list(bytes->bytes(), bytes->owner, source);
+  Result<NDArrayList> list = parse_array_file(bytes->bytes(), bytes->owner, source);
   if (!list.ok()) return list.error();
   const auto at = std::find(list->names.begin(), list->names.end(), key);
   if (at == list->names.end()) {
@@ -310,7 +351,7 @@ Status write_bundle(const OriginalModel& model, const OriginalFolder& folder,
   const std::string unknown = "unknown: original MXNet nightly layout, " + where;
   m.producer.version = folder.key.producer;
   m.producer.requirement = "mxnet==" + folder.key.producer;
-  m.producer.mxnet_version = folder.key.producer;
+  m.producer.mxnet_version = std::string(split_key(folder.folder)[0]);  // as it named itself
   m.producer.python = m.producer.numpy = m.producer.platform = m.producer.machine = unknown;
   m.producer.probe_version = "none: converted by mbcc from the original MXNet nightly layout";
   m.producer.created = created;
@@ -371,8 +412,8 @@ Result<OriginalListing> list_original_layout(store::Store& store) {
   auto objects = store.list("");
   if (!objects) return objects.error();
   OriginalListing listing;
-  std::map<BundleKey, OriginalFolder> folders;
-  std::map<std::string, std::string> skipped;  // folder or key -> why, once each
+  std::map<std::string, OriginalFolder> by_folder;  // "1.2.1/module_checkpoint_api/" -> its files
+  std::map<std::string, std::string> skipped;       // folder or key -> why, once each
   for (const store::ObjectInfo& object : *objects) {
     if (object.key.ends_with('/')) continue;  // a folder marker, as S3 consoles make them
     const std::vector<std::string_view> parts = split_key(object.key);
@@ -382,8 +423,7 @@ Result<OriginalListing> list_original_layout(store::Store& store) {
       continue;
     }
     const std::string folder = fmt::format("{}/{}/", parts[0], parts[1]);
-    const OriginalModel* model = find_model(parts[1]);
-    if (model == nullptr) {
+    if (find_model(parts[1]) == nullptr) {
       skipped.emplace(folder,
                       "not a model of the original layout (known: " + known_folders() + ")");
       continue;
@@ -393,18 +433,29 @@ Result<OriginalListing> list_original_layout(store::Store& store) {
       skipped.emplace(folder, version.error().message());
       continue;
     }
-    BundleKey key{std::string(parts[0]), std::string(model->model), std::string(model->save_api)};
-    OriginalFolder& entry = folders[key];
-    entry.key = key;
+    OriginalFolder& entry = by_folder[folder];
     entry.folder = folder;
     entry.objects.push_back(object);
   }
-  for (auto& [key, folder] : folders) {
-    for (const std::string& file : classify(folder, model_of(folder)).other) {
-      skipped.emplace(folder.folder + file, "not a file of the original layout");
+  // The bundle of a folder: its release, and the save API its files say (Block.save's JSON in
+  // the 2.0 branch's Gluon parameters folder).
+  std::map<BundleKey, OriginalFolder> folders;
+  for (auto& [name, folder] : by_folder) {
+    const OriginalModel& model = model_of(folder);
+    const FolderFiles files = classify(folder, model);
+    folder.key = {release_of_folder(split_key(name)[0]), std::string(model.model),
+                  std::string(files.block_save_json.empty() ? model.save_api : kBlockSaveApi)};
+    const auto [at, added] = folders.emplace(folder.key, folder);
+    if (!added) {
+      skipped.emplace(name, fmt::format("the same bundle as {} ({})", at->second.folder,
+                                        folder.key.to_string()));
+      continue;
     }
-    listing.folders.push_back(std::move(folder));
+    for (const std::string& file : files.other) {
+      skipped.emplace(name + file, "not a file of the original layout");
+    }
   }
+  for (auto& [key, folder] : folders) listing.folders.push_back(std::move(folder));
   for (const auto& [what, why] : skipped)
     listing.skipped.push_back(fmt::format("{}: {}", what, why));
   return listing;

@@ -3,6 +3,13 @@
 // models (<model_name>-symbol.json with <model_name>-NNNN.params, or <model_name>-params) and
 // <model_name>-data and <model_name>-inference, dicts saved by mx.nd.save.
 //
+// The 2.0 branch's scripts write a variant, read here too: -data and -inference are npz (saved
+// by mx.npx.savez), the version folder is what 2.0 calls itself ("2.0.0beta1" is 2.0.0b1,
+// "2.0.0" is 2.0.0a0), and the Gluon parameters folder holds Block.save's
+// <model_name>-params-model.json, whose parameters 2.0 wrote to MyModel-model.params in the
+// producer's working directory: that folder is the bundle <release>/orig-lenet/gluon-block-save,
+// never converted, with exactly that reason.
+//
 // Such a store has no manifests and no checksums, so it is never checked in place: each model
 // folder becomes a bundle of a local view (the v1 layout), the model files as downloaded, the
 // golden tensors converted to .npy by mbcc's own readers and writers, and a manifest whose
@@ -37,8 +44,9 @@ struct OriginalListing {
   std::vector<std::string> skipped;     // "<key>: why", for what is not a known model folder
 };
 
-// Every model folder of the store. Objects outside <version>/<model_name>/<file> and folders
-// that are not one of the four models are listed in `skipped`; kOriginalDataFolder is left out.
+// Every model folder of the store. Objects outside <version>/<model_name>/<file>, folders that
+// are not one of the four models and a second folder of one bundle (2.0.0 beside 2.0.0a0) are
+// listed in `skipped`; kOriginalDataFolder is left out.
 Result<OriginalListing> list_original_layout(store::Store& store);
 
 struct OriginalPull {

@@ -8,15 +8,14 @@
 
 namespace mbcc {
 
-Result<NDArrayList> read_array_file(const std::filesystem::path& path) {
-  auto file = map_file(path);  // the readers touch headers; the values are paged in if read
-  if (!file.ok()) return file.error();
-  const std::string source = path.string();
-  switch (FileKind kind = sniff_file_kind(file->bytes())) {
+Result<NDArrayList> parse_array_file(std::span<const std::byte> bytes,
+                                     const std::shared_ptr<const void>& owner,
+                                     const std::string& source) {
+  switch (FileKind kind = sniff_file_kind(bytes)) {
     case FileKind::kNDArrayList:
-      return parse_ndarray_list(file->bytes(), file->owner, source);
+      return parse_ndarray_list(bytes, owner, source);
     case FileKind::kNpy: {
-      auto tensor = parse_npy(file->bytes(), file->owner, source);
+      auto tensor = parse_npy(bytes, owner, source);
       if (!tensor.ok()) return tensor.error();
       NDArrayList list;
       NDArrayRecord record;
@@ -26,7 +25,7 @@ Result<NDArrayList> read_array_file(const std::filesystem::path& path) {
       return list;
     }
     case FileKind::kNpz: {
-      auto entries = parse_npz(file->bytes(), source);
+      auto entries = parse_npz(bytes, source);
       if (!entries.ok()) return entries.error();
       NDArrayList list;
       for (NpzEntry& entry : *entries) {
@@ -39,6 +38,12 @@ Result<NDArrayList> read_array_file(const std::filesystem::path& path) {
       return Error::plain(source, fmt::format("is a {}, not an array file (.params, .npy, .npz)",
                                               file_kind_name(kind)));
   }
+}
+
+Result<NDArrayList> read_array_file(const std::filesystem::path& path) {
+  auto file = map_file(path);  // the readers touch headers; the values are paged in if read
+  if (!file.ok()) return file.error();
+  return parse_array_file(file->bytes(), file->owner, path.string());
 }
 
 }  // namespace mbcc

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
 
 #include "base/result.hpp"
 #include "formats/ndarray_file.hpp"
@@ -10,5 +13,9 @@
 namespace mbcc {
 
 Result<NDArrayList> read_array_file(const std::filesystem::path& path);
+// The same from bytes already read; `source` names the file in errors.
+Result<NDArrayList> parse_array_file(std::span<const std::byte> bytes,
+                                     const std::shared_ptr<const void>& owner,
+                                     const std::string& source);
 
 }  // namespace mbcc
