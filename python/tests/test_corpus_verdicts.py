@@ -45,18 +45,41 @@ def judged(check):
     return (check["verdict"], check["raw_verdict"], check["outputs"], check["first_divergence"])
 
 
+def check_key(check):
+    return (check["producer"], check["model"], check["save_api"], check["load_api"])
+
+
+def compare_findings(checks, others):
+    """(checks that found something else, checks whose outputs' statistics alone differ while
+    every output of both is within tolerance). MXNet 1.9.1 itself is not bit for bit repeatable
+    on a few graphs: run alone twice, resnet50-v2's and mobilenet-v1's outputs differ in their
+    last bits (69 of 4,155 checks on 2026-12-01), well within tolerance."""
+    by_key = {check_key(c): c for c in others}
+    differ, jitter = [], []
+    for c in checks:
+        other = by_key.get(check_key(c))
+        if other is None or judged(other) == judged(c):
+            if other is None:
+                differ.append(check_key(c))
+            continue
+        same_but_stats = judged(other)[:2] + judged(other)[3:] == judged(c)[:2] + judged(c)[3:]
+        within = all(o["outcome"] == "match" for o in c["outputs"] + other["outputs"])
+        (jitter if same_but_stats and within else differ).append(check_key(c))
+    return differ, jitter
+
+
 def every_check_runs_alone_the_same(tmp_path):
     """Checks whose worker side is the same share one candidate run; run each on its own
-    (--no-reuse) and every verdict, statistic and first diverging node is the same."""
+    (--no-reuse) and every verdict, statistic and first diverging node is the same, but for
+    the candidate's own last-bit jitter within tolerance."""
     shared = json.loads((tmp_path / "report.json").read_text())["checks"]
-    assert sum(1 for c in shared if c["shared_run"]) > 300, "the corpus has shareable checks"
+    assert sum(1 for c in shared if c["shared_run"]) > 1000, "the corpus has shareable checks"
     run_mbcc("check", "--candidate", "1.9.1", "--no-reuse", "--report-dir", tmp_path / "alone")
     alone = json.loads((tmp_path / "alone" / "report.json").read_text())["checks"]
-    key = lambda c: (c["producer"], c["model"], c["save_api"], c["load_api"])  # noqa: E731
     assert not any(c["shared_run"] for c in alone)
-    by_key = {key(c): judged(c) for c in alone}
-    differ = [key(c) for c in shared if by_key.get(key(c)) != judged(c)]
+    differ, jitter = compare_findings(shared, alone)
     assert not differ, f"{len(differ)} checks differ when run alone, e.g. {differ[:5]}"
+    assert len(jitter) < len(shared) // 20, f"{len(jitter)} checks jitter, e.g. {jitter[:5]}"
 
 
 # 2.0 has no executor: its C API check is the cached op's.

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -122,32 +123,53 @@ runners::Request request_for(const PlannedBundle& bundle, const PlannedCheck& ch
 }
 
 // What reaches a worker from a bundle: its model files and inputs (by path and sha256) and
-// the probe's description of it without what only the producer side writes. Checks of one
-// candidate and load API with equal keys get the same answer, so they share one run. Empty
-// when the description cannot be read: such a bundle's checks run alone.
-std::string bundle_work_key(const PlannedBundle& bundle) {
+// the probe's description of it without what the worker never reads. Checks of one candidate
+// and load API with equal keys get the same answer, so they share one run.
+struct BundleWorkKey {
+  std::string key;  // empty when the description cannot be read: the bundle's checks run alone
+  // The description's save API and load APIs, which the worker reads only to refuse a load API
+  // that is not among them (a message naming the save API); absent without a description.
+  std::optional<std::set<std::string>> load_apis;
+  std::string save_api;
+};
+
+// The description's members that reach no worker: what only the producer side writes, and who
+// wrote the files (`writer`, the Gluon `model_prefix` it used: the worker rebuilds the Block from
+// the zoo, by model), so that equal bytes written by two save APIs share a run.
+constexpr std::array<const char*, 8> kUnreadByWorkers = {"producer",  "self_check", "outputs",
+                                                         "internals", "writer",     "model_prefix",
+                                                         "save_api",  "load_apis"};
+
+BundleWorkKey bundle_work_key(const PlannedBundle& bundle) {
   const corpus::Manifest& m = *bundle.manifest;
-  std::string key;
+  BundleWorkKey work;
   for (const corpus::BundleFile& f : m.files) {
     if (f.role == corpus::FileRole::kOutput || f.role == corpus::FileRole::kInternal ||
         f.role == corpus::FileRole::kInternalsArchive ||
         f.role == corpus::FileRole::kInternalsIndex || f.role == corpus::FileRole::kProbe) {
       continue;
     }
-    key += "\n" + f.path + " " + f.sha256;
+    work.key += "\n" + f.path + " " + f.sha256;
   }
   const corpus::BundleFile* probe = file_of_role(m, corpus::FileRole::kProbe);
-  if (probe == nullptr) return key;
+  if (probe == nullptr) return work;
   Result<FileBytes> bytes = corpus::read_bundle_file(bundle.dir, *probe);
-  if (!bytes.ok()) return "";
+  if (!bytes.ok()) return {};
   nlohmann::json meta = nlohmann::json::parse(
       std::string_view(reinterpret_cast<const char*>(bytes->bytes().data()), bytes->size), nullptr,
       false);
-  if (!meta.is_object()) return "";
-  for (const char* producer_side : {"producer", "self_check", "outputs", "internals"}) {
-    meta.erase(producer_side);
+  if (!meta.is_object()) return {};
+  work.load_apis.emplace();
+  if (auto apis = meta.find("load_apis"); apis != meta.end() && apis->is_array()) {
+    for (const auto& api : *apis) {
+      if (api.is_string()) work.load_apis->insert(api.get<std::string>());
+    }
   }
-  return key + "\n" + meta.dump();
+  if (auto save_api = meta.find("save_api"); save_api != meta.end())
+    work.save_api = save_api->dump();
+  for (const char* unread : kUnreadByWorkers) meta.erase(unread);
+  work.key += "\n" + meta.dump();
+  return work;
 }
 
 // One attempt of a check: its verdict and what explains it.
@@ -570,12 +592,17 @@ class PoolRun {
   }
 
   // The load API and the bundle's work key, which is read once per bundle however many load
-  // APIs and candidates check it; empty: the check runs alone.
+  // APIs and candidates check it; empty: the check runs alone. A load API the description does
+  // not list is refused by the worker with a message naming the save API, so it keys on that.
   std::string work_key(std::size_t check) {
     const std::size_t bundle = plan_.checks[check].bundle;
     auto [it, fresh] = bundle_keys_.try_emplace(bundle);
     if (fresh) it->second = bundle_work_key(plan_.bundles[bundle]);
-    return it->second.empty() ? "" : plan_.checks[check].key.load_api + it->second;
+    const BundleWorkKey& work = it->second;
+    if (work.key.empty()) return "";
+    const std::string& load_api = plan_.checks[check].key.load_api;
+    const bool listed = !work.load_apis || work.load_apis->contains(load_api);
+    return load_api + (listed ? "" : " refused for " + work.save_api) + work.key;
   }
 
   bool wants_internals(std::size_t check) const {
@@ -619,7 +646,7 @@ class PoolRun {
   std::vector<CheckResult>& results_;
   SharedProgress& shared_;
   std::optional<StartedPool> started_;
-  std::map<std::size_t, std::string> bundle_keys_;  // by plan bundle
+  std::map<std::size_t, BundleWorkKey> bundle_keys_;  // by plan bundle
 };
 
 }  // namespace
