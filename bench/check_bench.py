@@ -5,7 +5,7 @@ both sides alike; the medians are printed.
 
   python3 bench/check_bench.py [--mbcc build/dev/mbcc] [--candidate 1.9.1] [--repetitions 5]
 
-Four runs per repetition:
+Four runs per repetition, none served from the run cache (--no-cache):
   baseline        the serial loop over every Python load API of every bundle
   mbcc python     mbcc check -j N over exactly the same checks (--load-api of the Python APIs);
                   checks whose worker side is the same share one candidate run
@@ -68,7 +68,7 @@ def run_baseline(python, store):
 def run_mbcc(mbcc, candidate, store, jobs, load_apis, import_s, options=()):
     with tempfile.TemporaryDirectory() as reports:
         argv = [mbcc, "check", "--store", store, "--candidate", candidate, "-j", str(jobs),
-                "--report-dir", reports, *options]
+                "--no-cache", "--report-dir", reports, *options]
         for api in load_apis:
             argv += ["--load-api", api]
         wall, cpu, _ = timed(argv)
