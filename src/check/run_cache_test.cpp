@@ -32,7 +32,8 @@ class RunCacheTest : public corpus::testing::TempDir {
     fs::create_directories(request_.out_dir / "internals");
     std::ofstream(request_.out_dir / "output_0.npy", std::ios::binary) << "the output";
     std::ofstream(request_.out_dir / "internals" / "000_fc1.npy", std::ios::binary) << "a node";
-    answer_.outputs = {{"output_0", request_.out_dir / "output_0.npy", {2, 3}, DType::kFloat32}};
+    answer_.outputs = {
+        {"output_0", request_.out_dir / "output_0.npy", {2, 3}, DType::kFloat32, std::nullopt}};
     answer_.internals = {
         {"fc1_output", request_.out_dir / "internals" / "000_fc1.npy", {2}, DType::kFloat64, 0}};
     answer_.internals_error =
