@@ -24,7 +24,11 @@ def verdict_lines(report):
 @pytest.mark.parametrize("candidate", ["1.9.1", "2.0.0b1"])
 def test_every_check_of_the_corpus_has_its_committed_verdict(candidate, tmp_path):
     mxnet_python(candidate)  # installed through mbcc env, as a user's run would
-    result = run_mbcc("check", "--candidate", candidate, "--report-dir", tmp_path, check=False)
+    # 1.9.1 keeps its runs in a run cache of its own, which a second run is served from below;
+    # 2.0.0b1 keeps none
+    cache = ["--cache-dir", tmp_path / "store-cache"] if candidate == "1.9.1" else ["--no-cache"]
+    result = run_mbcc("check", "--candidate", candidate, *cache, "--report-dir", tmp_path,
+                      check=False)
     assert result.returncode == 0, f"exit {result.returncode}:\n{result.stdout[-4000:]}"
     got = verdict_lines(tmp_path / "report.json")
     expected_file = EXPECTED / f"{candidate}.tsv"
@@ -38,6 +42,7 @@ def test_every_check_of_the_corpus_has_its_committed_verdict(candidate, tmp_path
         f"committed, not seen: {missing[:20]}\nseen, not committed: {extra[:20]}")
     if candidate == "1.9.1":
         every_check_runs_alone_the_same(tmp_path)
+        a_second_run_is_served_from_the_run_cache_and_finds_the_same(tmp_path, cache)
 
 
 def judged(check):
@@ -45,18 +50,58 @@ def judged(check):
     return (check["verdict"], check["raw_verdict"], check["outputs"], check["first_divergence"])
 
 
+def check_key(check):
+    return (check["producer"], check["model"], check["save_api"], check["load_api"])
+
+
+def compare_findings(checks, others):
+    """(checks that found something else, checks whose outputs' statistics alone differ while
+    every output of both is within tolerance). MXNet 1.9.1 itself is not bit for bit repeatable
+    on a few graphs: run alone twice, resnet50-v2's and mobilenet-v1's outputs differ in their
+    last bits (69 of 4,155 checks on 2026-12-01), well within tolerance."""
+    by_key = {check_key(c): c for c in others}
+    differ, jitter = [], []
+    for c in checks:
+        other = by_key.get(check_key(c))
+        if other is None or judged(other) == judged(c):
+            if other is None:
+                differ.append(check_key(c))
+            continue
+        same_but_stats = judged(other)[:2] + judged(other)[3:] == judged(c)[:2] + judged(c)[3:]
+        within = all(o["outcome"] == "match" for o in c["outputs"] + other["outputs"])
+        (jitter if same_but_stats and within else differ).append(check_key(c))
+    return differ, jitter
+
+
 def every_check_runs_alone_the_same(tmp_path):
     """Checks whose worker side is the same share one candidate run; run each on its own
-    (--no-reuse) and every verdict, statistic and first diverging node is the same."""
+    (--no-reuse) and every verdict, statistic and first diverging node is the same, but for
+    the candidate's own last-bit jitter within tolerance."""
     shared = json.loads((tmp_path / "report.json").read_text())["checks"]
-    assert sum(1 for c in shared if c["shared_run"]) > 300, "the corpus has shareable checks"
-    run_mbcc("check", "--candidate", "1.9.1", "--no-reuse", "--report-dir", tmp_path / "alone")
+    assert sum(1 for c in shared if c["shared_run"]) > 1000, "the corpus has shareable checks"
+    run_mbcc("check", "--candidate", "1.9.1", "--no-reuse", "--no-cache", "--report-dir",
+             tmp_path / "alone")
     alone = json.loads((tmp_path / "alone" / "report.json").read_text())["checks"]
-    key = lambda c: (c["producer"], c["model"], c["save_api"], c["load_api"])  # noqa: E731
     assert not any(c["shared_run"] for c in alone)
-    by_key = {key(c): judged(c) for c in alone}
-    differ = [key(c) for c in shared if by_key.get(key(c)) != judged(c)]
+    differ, jitter = compare_findings(shared, alone)
     assert not differ, f"{len(differ)} checks differ when run alone, e.g. {differ[:5]}"
+    assert len(jitter) < len(shared) // 20, f"{len(jitter)} checks jitter, e.g. {jitter[:5]}"
+
+
+def a_second_run_is_served_from_the_run_cache_and_finds_the_same(tmp_path, cache):
+    """The first run kept every answer the candidate decided; a second run is served them, and
+    every verdict, statistic and first diverging node is exactly what the first found."""
+    first = json.loads((tmp_path / "report.json").read_text())["checks"]
+    assert not any(c["from_cache"] for c in first)
+    run_mbcc("check", "--candidate", "1.9.1", *cache, "--report-dir", tmp_path / "cached")
+    cached = json.loads((tmp_path / "cached" / "report.json").read_text())
+    ran = [check_key(c) for c in cached["checks"]
+           if not c["from_cache"] and c["raw_verdict"] not in ("CRASH", "TIMEOUT")]
+    assert not ran, f"{len(ran)} checks ran again, e.g. {ran[:5]}"
+    assert cached["summary"]["from_cache"] == sum(1 for c in cached["checks"] if c["from_cache"])
+    differ, jitter = compare_findings(first, cached["checks"])
+    assert not differ and not jitter, (
+        f"{len(differ + jitter)} checks differ when served from the cache, e.g. {differ[:5]}")
 
 
 # 2.0 has no executor: its C API check is the cached op's.

@@ -96,6 +96,8 @@ struct CheckResult {
   // "producer/model/save_api" of the bundle whose candidate run this check reused (same
   // candidate, load API, model files and inputs); empty when it ran its own
   std::string shared_run;
+  // The candidate's answer was one an earlier run kept (check/run_cache.hpp), compared afresh
+  bool from_cache = false;
   nlohmann::json bundle = nlohmann::json::object();  // manifest facts: producer build, seeds, …
   bool operator==(const CheckResult&) const = default;
 };

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -16,6 +17,9 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.hpp"
+#include "base/sha256.hpp"
+#include "candidates/fingerprint.hpp"
+#include "check/run_cache.hpp"
 #include "check/schema_explanation.hpp"
 #include "corpus/bundle.hpp"
 #include "formats/npy.hpp"
@@ -122,32 +126,53 @@ runners::Request request_for(const PlannedBundle& bundle, const PlannedCheck& ch
 }
 
 // What reaches a worker from a bundle: its model files and inputs (by path and sha256) and
-// the probe's description of it without what only the producer side writes. Checks of one
-// candidate and load API with equal keys get the same answer, so they share one run. Empty
-// when the description cannot be read: such a bundle's checks run alone.
-std::string bundle_work_key(const PlannedBundle& bundle) {
+// the probe's description of it without what the worker never reads. Checks of one candidate
+// and load API with equal keys get the same answer, so they share one run.
+struct BundleWorkKey {
+  std::string key;  // empty when the description cannot be read: the bundle's checks run alone
+  // The description's save API and load APIs, which the worker reads only to refuse a load API
+  // that is not among them (a message naming the save API); absent without a description.
+  std::optional<std::set<std::string>> load_apis;
+  std::string save_api;
+};
+
+// The description's members that reach no worker: what only the producer side writes, and who
+// wrote the files (`writer`, the Gluon `model_prefix` it used: the worker rebuilds the Block from
+// the zoo, by model), so that equal bytes written by two save APIs share a run.
+constexpr std::array<const char*, 8> kUnreadByWorkers = {"producer",  "self_check", "outputs",
+                                                         "internals", "writer",     "model_prefix",
+                                                         "save_api",  "load_apis"};
+
+BundleWorkKey bundle_work_key(const PlannedBundle& bundle) {
   const corpus::Manifest& m = *bundle.manifest;
-  std::string key;
+  BundleWorkKey work;
   for (const corpus::BundleFile& f : m.files) {
     if (f.role == corpus::FileRole::kOutput || f.role == corpus::FileRole::kInternal ||
         f.role == corpus::FileRole::kInternalsArchive ||
         f.role == corpus::FileRole::kInternalsIndex || f.role == corpus::FileRole::kProbe) {
       continue;
     }
-    key += "\n" + f.path + " " + f.sha256;
+    work.key += "\n" + f.path + " " + f.sha256;
   }
   const corpus::BundleFile* probe = file_of_role(m, corpus::FileRole::kProbe);
-  if (probe == nullptr) return key;
+  if (probe == nullptr) return work;
   Result<FileBytes> bytes = corpus::read_bundle_file(bundle.dir, *probe);
-  if (!bytes.ok()) return "";
+  if (!bytes.ok()) return {};
   nlohmann::json meta = nlohmann::json::parse(
       std::string_view(reinterpret_cast<const char*>(bytes->bytes().data()), bytes->size), nullptr,
       false);
-  if (!meta.is_object()) return "";
-  for (const char* producer_side : {"producer", "self_check", "outputs", "internals"}) {
-    meta.erase(producer_side);
+  if (!meta.is_object()) return {};
+  work.load_apis.emplace();
+  if (auto apis = meta.find("load_apis"); apis != meta.end() && apis->is_array()) {
+    for (const auto& api : *apis) {
+      if (api.is_string()) work.load_apis->insert(api.get<std::string>());
+    }
   }
-  return key + "\n" + meta.dump();
+  if (auto save_api = meta.find("save_api"); save_api != meta.end())
+    work.save_api = save_api->dump();
+  for (const char* unread : kUnreadByWorkers) meta.erase(unread);
+  work.key += "\n" + meta.dump();
+  return work;
 }
 
 // One attempt of a check: its verdict and what explains it.
@@ -438,12 +463,7 @@ class PoolRun {
     const Candidate& candidate = options_.candidates[key.candidate];
     const RunnerKind kind = key.kind;
     const auto repeat = static_cast<std::size_t>(std::max(1, options_.repeat));
-    runners::Pool pool = take_pool(key);
     const auto workers = static_cast<std::size_t>(pool_options(options_).workers);
-    if (options_.progress) {
-      options_.progress(fmt::format("{}: {} checks on {} {} worker(s)", candidate.name,
-                                    checks.size(), workers, runner_kind_name(kind)));
-    }
 
     // Checks whose worker side is the same run once, their leader's run, and each compares
     // its own goldens with it (`groups[g]` holds positions in `checks`, the leader first).
@@ -460,9 +480,40 @@ class PoolRun {
         }
       }
     }
+    // Groups whose every check has an answer kept by an earlier run are settled from those;
+    // the others run.
+    const auto started = std::chrono::steady_clock::now();
+    worker_ = cache_identity(candidate, kind, repeat);
+    const auto fingerprinted = std::chrono::steady_clock::now();
+    std::vector<std::size_t> want_internals;  // groups, a member of which drifted
+    std::vector<std::size_t> to_run;          // groups
+    std::size_t served = 0;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      if (serve_from_cache(checks, groups[g], want_internals, g)) {
+        served += groups[g].size();
+      } else {
+        to_run.push_back(g);
+      }
+    }
+    if (options_.progress) {
+      std::string cached;
+      if (!worker_.empty()) {
+        using std::chrono::duration_cast;
+        using std::chrono::milliseconds;
+        cached = fmt::format(
+            ", {} from the run cache (candidate's fingerprint {} ms, look-ups {} ms)", served,
+            duration_cast<milliseconds>(fingerprinted - started).count(),
+            duration_cast<milliseconds>(std::chrono::steady_clock::now() - fingerprinted).count());
+      }
+      options_.progress(fmt::format("{}: {} checks on {} {} worker(s){}", candidate.name,
+                                    checks.size(), workers, runner_kind_name(kind), cached));
+    }
+
+    std::optional<runners::Pool> pool;
+    if (!to_run.empty()) pool = take_pool(key);
     std::vector<runners::Request> requests;
-    for (const std::vector<std::size_t>& group : groups) {
-      const std::size_t leader = checks[group.front()];
+    for (std::size_t g : to_run) {
+      const std::size_t leader = checks[groups[g].front()];
       for (std::size_t a = 1; a <= repeat; ++a) {
         requests.push_back(request_for(bundle_of(leader), plan_.checks[leader],
                                        out_dir(leader, "attempt-" + std::to_string(a)), false));
@@ -472,44 +523,40 @@ class PoolRun {
     // are in, whichever workers ran them: the work folder holds the outputs of the runs in
     // flight only, and comparing overlaps with the workers' runs.
     std::vector<std::optional<runners::CheckRun>> arrived(requests.size());
-    std::vector<std::size_t> attempts_left(groups.size(), repeat);
-    std::vector<std::size_t> want_internals;  // groups, a member of which drifted
+    std::vector<std::size_t> attempts_left(to_run.size(), repeat);
     std::size_t outcomes = 0;
     auto on_outcome = [&](std::size_t request, const runners::CheckRun& run) {
       if (++outcomes + workers >= requests.size() && next && !started_) {
         started_ = start_pool(options_, *next);
       }
       arrived[request] = run;
-      const std::size_t g = request / repeat;
-      if (--attempts_left[g] > 0) return;
+      const std::size_t r = request / repeat;
+      if (--attempts_left[r] > 0) return;
       std::vector<runners::CheckRun> attempts;
       for (std::size_t a = 0; a < repeat; ++a) {
-        attempts.push_back(std::move(*arrived[g * repeat + a]));
+        attempts.push_back(std::move(*arrived[r * repeat + a]));
       }
-      const std::size_t leader = checks[groups[g].front()];
+      const std::vector<std::size_t>& group = groups[to_run[r]];
+      keep_in_cache(checks, group, attempts.front(), requests[r * repeat]);
       bool drift = false;
-      for (std::size_t i : groups[g]) {
-        settle_attempts(checks[i], attempts);
-        if (checks[i] != leader) {
-          const CheckKey& k = results_[leader].key;
-          results_[checks[i]].shared_run = fmt::format("{}/{}/{}", k.producer, k.model, k.save_api);
-        }
-        drift = drift || wants_internals(checks[i]);
-        shared_.check_done();
+      for (std::size_t i : group) {
+        drift = settle_member(checks[i], checks[group.front()], attempts) || drift;
       }
       if (drift) {
-        want_internals.push_back(g);
+        want_internals.push_back(to_run[r]);
       } else {
-        forget_outputs(leader);
+        forget_outputs(checks, group);
       }
     };
-    const std::vector<runners::CheckRun> runs = pool.run(requests, on_outcome);
+    std::vector<runners::CheckRun> runs;
+    if (pool) runs = pool->run(requests, on_outcome);
     std::sort(want_internals.begin(), want_internals.end());  // in plan order, not arrival order
-    if (!want_internals.empty()) localise(pool, checks, groups, want_internals);
-    for (std::size_t g : want_internals) forget_outputs(checks[groups[g].front()]);
+    if (!want_internals.empty()) localise(pool, key, checks, groups, want_internals);
+    for (std::size_t g : want_internals) forget_outputs(checks, groups[g]);
 
-    if (!pool.hello()) {
-      const auto* startup = std::get_if<runners::StartupFailure>(&runs.front().outcome);
+    if (pool && !pool->hello()) {
+      const auto* startup =
+          runs.empty() ? nullptr : std::get_if<runners::StartupFailure>(&runs.front().outcome);
       shared_.add_error(fmt::format("candidate {}: no {} worker started: {}", candidate.name,
                                     runner_kind_name(kind),
                                     startup ? startup->message : "no hello"));
@@ -535,11 +582,108 @@ class PoolRun {
            c.key.model / c.key.save_api / c.key.load_api / leaf;
   }
 
-  // The work folder may be memory (a tmpfs): what is compared goes.
-  void forget_outputs(std::size_t check) const {
+  // The work folder may be memory (a tmpfs): what is compared goes. A group's outputs are in
+  // its leader's folder, or in each member's when they came from the run cache.
+  void forget_outputs(std::span<const std::size_t> checks,
+                      const std::vector<std::size_t>& group) const {
     if (options_.keep_outputs) return;
-    std::error_code ec;
-    fs::remove_all(out_dir(check, "").parent_path(), ec);
+    for (std::size_t i : group) {
+      std::error_code ec;
+      fs::remove_all(out_dir(checks[i], "").parent_path(), ec);
+    }
+  }
+
+  // Settles one check of a group from the group's attempts; whether it wants internals.
+  bool settle_member(std::size_t check, std::size_t leader,
+                     std::span<const runners::CheckRun> attempts) {
+    settle_attempts(check, attempts);
+    if (check != leader) {
+      const CheckKey& k = plan_.checks[leader].key;
+      results_[check].shared_run = fmt::format("{}/{}/{}", k.producer, k.model, k.save_api);
+    }
+    shared_.check_done();
+    return wants_internals(check);
+  }
+
+  // What the run cache knows this pool's worker by (candidates/fingerprint.hpp); empty: the
+  // cache is not used (--no-cache, --repeat, or a worker whose files cannot be read).
+  std::string cache_identity(const Candidate& candidate, RunnerKind kind, std::size_t repeat) {
+    if (options_.cache == nullptr || repeat > 1) return "";
+    Result<std::string> fingerprint =
+        worker_fingerprint(*candidate.worker(kind).command, options_.cache->fingerprints_dir());
+    if (fingerprint.ok()) return *fingerprint;
+    warn(fmt::format("candidate {}: the run cache is not used for its {} worker: {}",
+                     candidate.name, runner_kind_name(kind), fingerprint.error().message()));
+    return "";
+  }
+
+  // The check's key in the run cache; empty (the check is neither served nor kept) when its
+  // manifest cannot be read again.
+  std::string cache_key(std::size_t check, bool internals) {
+    const std::size_t bundle = plan_.checks[check].bundle;
+    auto [it, fresh] = manifest_shas_.try_emplace(bundle);
+    if (fresh) {
+      Result<std::string> sha =
+          sha256_file(plan_.bundles[bundle].dir / std::string(corpus::kManifestName));
+      it->second = sha.ok() ? *sha : "";
+    }
+    if (it->second.empty()) return "";
+    return run_cache_key(worker_, it->second, plan_.checks[check].key.load_api, internals);
+  }
+
+  // Settles every check of `group` from the answers the run cache kept for each, when it kept
+  // one for each; their outputs go to each check's own folder.
+  bool serve_from_cache(std::span<const std::size_t> checks, const std::vector<std::size_t>& group,
+                        std::vector<std::size_t>& want_internals, std::size_t g) {
+    if (worker_.empty()) return false;
+    std::vector<runners::CheckRun> runs;
+    for (std::size_t i : group) {
+      const std::size_t check = checks[i];
+      const std::string key = cache_key(check, false);
+      std::string warning;
+      std::optional<runners::Answer> answer;
+      if (!key.empty()) {
+        answer = options_.cache->find(
+            key,
+            request_for(bundle_of(check), plan_.checks[check], out_dir(check, "attempt-1"), false),
+            warning);
+      }
+      if (!warning.empty()) warn(warning);
+      if (!answer) {
+        forget_outputs(checks, group);
+        return false;
+      }
+      runs.emplace_back().outcome = std::move(answer).value();
+    }
+    bool drift = false;
+    for (std::size_t m = 0; m < group.size(); ++m) {
+      const std::size_t check = checks[group[m]];
+      drift = settle_member(check, checks[group.front()], std::span(&runs[m], 1)) || drift;
+      results_[check].from_cache = true;
+    }
+    if (drift) {
+      want_internals.push_back(g);
+    } else {
+      forget_outputs(checks, group);
+    }
+    return true;
+  }
+
+  // Keeps a group's run, which `request` asked for, under the key of each of its checks.
+  void keep_in_cache(std::span<const std::size_t> checks, const std::vector<std::size_t>& group,
+                     const runners::CheckRun& run, const runners::Request& request) {
+    const auto* answer = std::get_if<runners::Answer>(&run.outcome);
+    if (worker_.empty() || answer == nullptr || !keepable(*answer)) return;
+    for (std::size_t i : group) {
+      const std::string key = cache_key(checks[i], request.internals);
+      if (key.empty()) continue;
+      Status kept = options_.cache->keep(key, *answer, request);
+      if (!kept.ok()) warn("the run cache did not keep a run: " + kept.error().message());
+    }
+  }
+
+  void warn(const std::string& line) const {
+    if (options_.progress) options_.progress("warning: " + line);
   }
 
   // The check's verdicts are its attempts'; what explains it is its first failing attempt's,
@@ -570,12 +714,17 @@ class PoolRun {
   }
 
   // The load API and the bundle's work key, which is read once per bundle however many load
-  // APIs and candidates check it; empty: the check runs alone.
+  // APIs and candidates check it; empty: the check runs alone. A load API the description does
+  // not list is refused by the worker with a message naming the save API, so it keys on that.
   std::string work_key(std::size_t check) {
     const std::size_t bundle = plan_.checks[check].bundle;
     auto [it, fresh] = bundle_keys_.try_emplace(bundle);
     if (fresh) it->second = bundle_work_key(plan_.bundles[bundle]);
-    return it->second.empty() ? "" : plan_.checks[check].key.load_api + it->second;
+    const BundleWorkKey& work = it->second;
+    if (work.key.empty()) return "";
+    const std::string& load_api = plan_.checks[check].key.load_api;
+    const bool listed = !work.load_apis || work.load_apis->contains(load_api);
+    return load_api + (listed ? "" : " refused for " + work.save_api) + work.key;
   }
 
   bool wants_internals(std::size_t check) const {
@@ -583,18 +732,42 @@ class PoolRun {
            bundle_of(check).manifest->internals.status == corpus::InternalsStatus::kPresent;
   }
 
-  // Runs the leader of each group in `wanted` once more with internals, and names the first
-  // diverging node of each member that drifted.
-  void localise(runners::Pool& pool, std::span<const std::size_t> checks,
+  // Runs the leader of each group in `wanted` once more with internals (or takes that run from
+  // the run cache), and names the first diverging node of each member that drifted.
+  void localise(std::optional<runners::Pool>& pool, PoolKey key,
+                std::span<const std::size_t> checks,
                 const std::vector<std::vector<std::size_t>>& groups,
                 std::span<const std::size_t> wanted) {
+    std::vector<runners::CheckRun> runs(wanted.size());
     std::vector<runners::Request> requests;
-    for (std::size_t g : wanted) {
-      const std::size_t leader = checks[groups[g].front()];
-      requests.push_back(
-          request_for(bundle_of(leader), plan_.checks[leader], out_dir(leader, "internals"), true));
+    std::vector<std::size_t> to_run;  // in `wanted`
+    for (std::size_t r = 0; r < wanted.size(); ++r) {
+      const std::size_t leader = checks[groups[wanted[r]].front()];
+      runners::Request request =
+          request_for(bundle_of(leader), plan_.checks[leader], out_dir(leader, "internals"), true);
+      std::optional<runners::Answer> kept;
+      if (const std::string cache = worker_.empty() ? "" : cache_key(leader, true);
+          !cache.empty()) {
+        std::string warning;
+        kept = options_.cache->find(cache, request, warning);
+        if (!warning.empty()) warn(warning);
+      }
+      if (kept) {
+        runs[r].outcome = std::move(kept).value();
+      } else {
+        requests.push_back(std::move(request));
+        to_run.push_back(r);
+      }
     }
-    const std::vector<runners::CheckRun> runs = pool.run(requests);
+    if (!requests.empty()) {
+      if (!pool) pool = take_pool(key);
+      std::vector<runners::CheckRun> fresh = pool->run(requests);
+      for (std::size_t k = 0; k < to_run.size(); ++k) {
+        const std::vector<std::size_t> leader = {groups[wanted[to_run[k]]].front()};
+        keep_in_cache(checks, leader, fresh[k], requests[k]);
+        runs[to_run[k]] = std::move(fresh[k]);
+      }
+    }
     for (std::size_t r = 0; r < wanted.size(); ++r) {
       for (std::size_t i : groups[wanted[r]]) {
         if (!wants_internals(checks[i])) continue;
@@ -619,7 +792,9 @@ class PoolRun {
   std::vector<CheckResult>& results_;
   SharedProgress& shared_;
   std::optional<StartedPool> started_;
-  std::map<std::size_t, std::string> bundle_keys_;  // by plan bundle
+  std::map<std::size_t, BundleWorkKey> bundle_keys_;  // by plan bundle
+  std::map<std::size_t, std::string> manifest_shas_;  // by plan bundle
+  std::string worker_;  // the pool's worker for the run cache (cache_identity)
 };
 
 }  // namespace

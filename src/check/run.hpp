@@ -23,6 +23,8 @@
 // are compared in the bundle's topological order and the first one out of tolerance is named.
 // Checks whose worker side is the same (share_runs) are sent once, their leader's request, and
 // each settles its own verdict from that run; --repeat still repeats each distinct run.
+// With a run cache, a check whose worker, bundle and load API are those of a kept run is settled
+// from that run's answer and outputs (compared afresh), and fresh runs are kept.
 // Expectations are applied last, through settle_verdict.
 #pragma once
 
@@ -38,6 +40,7 @@
 #include "check/check_result.hpp"
 #include "check/expectations.hpp"
 #include "check/plan.hpp"
+#include "check/run_cache.hpp"
 #include "corpus/manifest.hpp"
 #include "tensor/compare.hpp"
 
@@ -79,6 +82,10 @@ struct RunOptions {
   // Checks of one candidate whose worker side is byte for byte the same (load API, model files,
   // inputs, the probe's description) share one run; each compares its own goldens.
   bool share_runs = true;
+  // Candidate runs kept across runs (check/run_cache.hpp): checks whose every input is unchanged
+  // are served from there, the others are kept there. nullptr: neither (--no-cache). Not used
+  // with repeat > 1.
+  const RunCache* cache = nullptr;
   ToleranceRules tolerance;
   Expectations expectations;
   std::chrono::year_month_day today{};

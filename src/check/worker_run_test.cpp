@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "check/run_cache.hpp"
 #include "corpus/test_bundle.hpp"
 #include "formats/npy.hpp"
 
@@ -24,15 +26,24 @@ using std::chrono::day;
 using std::chrono::month;
 using std::chrono::year;
 
-// Answers a request with answers[load_api] (JSON from argv[1]); internals only when asked for.
-constexpr const char* kScriptedWorker = R"(import json, sys
+// Answers a request with answers[load_api] (JSON from argv[1]), its files copied into the
+// request's folder as a worker writes them; internals only when asked for; status "crash" dies.
+constexpr const char* kScriptedWorker = R"(import json, os, shutil, signal, sys
 answers = json.load(open(sys.argv[1]))
 print(json.dumps({"hello": "python", "load_apis": sorted(answers)}), flush=True)
 for line in sys.stdin:
     request = json.loads(line)
-    answer = dict(answers[request["load_api"]], id=request["id"])
+    answer = dict(json.loads(json.dumps(answers[request["load_api"]])), id=request["id"])
+    if answer["status"] == "crash":
+        os.kill(os.getpid(), signal.SIGKILL)
     if not request["internals"]:
         answer.pop("internals", None)
+    os.makedirs(request["out_dir"], exist_ok=True)
+    for kind in ("outputs", "internals"):
+        for n, tensor in enumerate(answer.get(kind, [])):
+            copy = os.path.join(request["out_dir"], "%s_%d.npy" % (kind, n))
+            shutil.copy(tensor["file"], copy)
+            tensor["file"] = copy
     answer["timings"] = {"load_ms": 2.5, "run_ms": 1.5}
     print(json.dumps(answer), flush=True)
 )";
@@ -263,6 +274,105 @@ TEST_F(WorkerRunTest, ACandidateWhoseWorkerNeverStartsIsARunError) {
   for (const CheckResult& check : result.checks) EXPECT_EQ(check.verdict, Verdict::kCrash);
   ASSERT_EQ(result.run_errors.size(), 1U);
   EXPECT_NE(result.run_errors[0].find("no python worker started"), std::string::npos);
+}
+
+// What a second run must find again: verdicts, the statistics of every output, the first
+// diverging node, and what explains a failure.
+void expect_same_findings(const RunResult& first, const RunResult& second) {
+  ASSERT_EQ(first.checks.size(), second.checks.size());
+  for (std::size_t i = 0; i < first.checks.size(); ++i) {
+    const CheckResult& a = first.checks[i];
+    const CheckResult& b = second.checks[i];
+    EXPECT_EQ(a.key, b.key);
+    EXPECT_EQ(a.verdict, b.verdict) << a.key.load_api;
+    EXPECT_EQ(a.raw_verdict, b.raw_verdict) << a.key.load_api;
+    EXPECT_EQ(a.outputs, b.outputs) << a.key.load_api;
+    EXPECT_EQ(a.first_divergence, b.first_divergence) << a.key.load_api;
+    EXPECT_EQ(a.message, b.message) << a.key.load_api;
+    EXPECT_EQ(a.detail, b.detail) << a.key.load_api;
+  }
+}
+
+TEST_F(WorkerRunTest, TheRunCacheServesWhatTheCandidateDecidedAndRunsTheRest) {
+  // The worker's own files: a probe on its PYTHONPATH, as mbcc's is.
+  fs::create_directories(dir_ / "probe" / "mbcc_probe");
+  std::ofstream(dir_ / "probe" / "mbcc_probe" / "worker.py") << "# the probe\n";
+  for (runners::WorkerCommand* command :
+       {&*options_.candidates[0].python.command, &*options_.candidates[0].capi.command}) {
+    command->env = {"PYTHONPATH=" + (dir_ / "probe").string()};
+  }
+  const RunCache cache(dir_ / "run-cache", std::uint64_t{1} << 30);
+  options_.cache = &cache;
+  std::vector<std::string> lines;
+  options_.progress = [&lines](std::string_view line) { lines.emplace_back(line); };
+  auto from_cache = [](const RunResult& result) {
+    std::vector<std::string> served;
+    for (const CheckResult& c : result.checks) {
+      if (c.from_cache) served.push_back(c.key.load_api);
+    }
+    return served;
+  };
+
+  const RunResult first = run_checks(options_);
+  EXPECT_TRUE(from_cache(first).empty());
+  // Kept: what the candidate decided; not the answer with status error, which is mbcc's fault.
+  const std::vector<std::string> kept = {"module-load-checkpoint", "gluon-imports", "c-executor",
+                                         "c-cachedop"};
+  const RunResult second = run_checks(options_);
+  std::vector<std::string> served = from_cache(second);
+  std::sort(served.begin(), served.end());
+  std::vector<std::string> expected = kept;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(served, expected);
+  expect_same_findings(first, second);
+  EXPECT_EQ(second.run_errors, first.run_errors);  // c-predict ran again, and failed again
+  ASSERT_TRUE(find(second, "gluon-imports").first_divergence);  // its internals came kept too
+
+  // Tolerances are applied afresh: the kept drift passes under a wide tolerance.
+  options_.tolerance.atol = 1.0;
+  const RunResult tolerant = run_checks(options_);
+  EXPECT_EQ(find(tolerant, "gluon-imports").verdict, Verdict::kPass);
+  EXPECT_TRUE(find(tolerant, "gluon-imports").from_cache);
+  options_.tolerance.atol.reset();
+
+  // --repeat runs every attempt.
+  options_.repeat = 2;
+  EXPECT_TRUE(from_cache(run_checks(options_)).empty());
+  options_.repeat = 1;
+
+  // A damaged entry is a miss with a warning, and is kept anew.
+  std::size_t damaged = 0;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir_ / "run-cache")) {
+    if (!entry.is_regular_file() || entry.path().filename().string().size() != 64) continue;
+    std::fstream file(entry.path(), std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(entry.file_size() - 1));
+    file.put('!');
+    ++damaged;
+  }
+  EXPECT_GE(damaged, kept.size());
+  lines.clear();
+  const RunResult repaired = run_checks(options_);
+  EXPECT_TRUE(from_cache(repaired).empty());
+  expect_same_findings(first, repaired);
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
+    return line.find("a damaged entry of the run cache") != std::string::npos;
+  }));
+  EXPECT_EQ(from_cache(run_checks(options_)).size(), kept.size());
+
+  // One byte of the worker's files changed: another candidate, so everything runs again.
+  std::ofstream(dir_ / "probe" / "mbcc_probe" / "worker.py") << "# the probf\n";
+  EXPECT_TRUE(from_cache(run_checks(options_)).empty());
+
+  // A crash is never kept: a worker that died may die of something besides its input.
+  nlohmann::json answers = nlohmann::json::parse(std::ifstream(dir_ / "answers.json"));
+  answers["c-cachedop"] = {{"status", "crash"}};
+  std::ofstream(dir_ / "answers.json") << answers.dump();
+  std::ofstream(dir_ / "probe" / "mbcc_probe" / "worker.py") << "# the probg\n";
+  EXPECT_EQ(find(run_checks(options_), "c-cachedop").verdict, Verdict::kCrash);
+  const RunResult again = run_checks(options_);
+  EXPECT_EQ(find(again, "c-cachedop").verdict, Verdict::kCrash);
+  EXPECT_FALSE(find(again, "c-cachedop").from_cache);
+  EXPECT_TRUE(find(again, "c-executor").from_cache);
 }
 
 TEST(ToleranceOverride, ParsesPatternAndMembers) {

@@ -195,6 +195,16 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir,
     options.work_dir = work_dir;
     options.keep_outputs = args.keep_outputs;
     options.share_runs = !args.no_reuse;
+    std::optional<RunCache> run_cache;
+    if (!args.no_cache) {
+      Result<RunCache> opened = open_run_cache(args.store_args);
+      if (opened.ok()) {
+        run_cache.emplace(std::move(opened).value());
+        options.cache = &*run_cache;
+      } else {
+        fmt::print(stderr, "mbcc check: no run cache: {}\n", opened.error().message());
+      }
+    }
     options.registry_dir = locate(InstalledPart::kRegistry).path;  // explanations are optional
     options.progress = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
     ProgressLine progress;
@@ -204,6 +214,10 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir,
       };
     }
     result = run_checks(options);
+    if (run_cache) {
+      Status trimmed = run_cache->trim();
+      if (!trimmed.ok()) fmt::print(stderr, "mbcc check: {}\n", trimmed.error().message());
+    }
   } else {
     result.run.started_at =
         std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -334,6 +348,11 @@ void add_check_options(CLI::App& command, CheckArgs& args) {
   check->add_flag("--no-reuse", a->no_reuse,
                   "run every check on its own, even where another check of the run sends the "
                   "candidate the same files");
+  check->add_flag("--no-cache", a->no_cache,
+                  "run every check on the candidate, and keep no run: without it, a check whose "
+                  "candidate files, bundle and load API are those of a run kept by an earlier "
+                  "check is served that run's answer and outputs (compared afresh), from "
+                  "run-cache/ beside the store cache, trimmed to --cache-size");
   check->add_flag("--keep-outputs", a->keep_outputs,
                   "keep the candidates' outputs (the folder is printed)");
 }

@@ -31,6 +31,7 @@ struct CheckArgs {
   std::vector<std::string> load_apis;
   bool keep_outputs = false;
   bool no_reuse = false;  // every check runs its own candidate run
+  bool no_cache = false;  // no run is served from, or kept in, the run cache
   std::string shard;      // "I/N"; empty: the whole store
   StoreArgs store_args;
 };

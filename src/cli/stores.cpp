@@ -21,7 +21,10 @@ void add_store_options(CLI::App& command, StoreArgs& args) {
   command.add_option("--cache-dir", args.cache_dir,
                      "the content-addressed cache of store files (default: "
                      "~/.cache/mbcc/store-cache)");
-  command.add_option("--cache-size", args.cache_gb, "GB the cache is trimmed to after a pull")
+  command
+      .add_option("--cache-size", args.cache_gb,
+                  "GB the store cache is trimmed to after a pull (and the run cache of `mbcc "
+                  "check` after a run)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
 }
@@ -56,6 +59,13 @@ Result<store::Cache> open_cache(const StoreArgs& args) {
     dir = *default_dir;
   }
   return store::Cache(dir, static_cast<std::uint64_t>(args.cache_gb * 1e9));
+}
+
+Result<RunCache> open_run_cache(const StoreArgs& args) {
+  auto cache = open_cache(args);
+  if (!cache) return cache.error();
+  return RunCache(cache->dir().parent_path() / "run-cache",
+                  static_cast<std::uint64_t>(args.cache_gb * 1e9));
 }
 
 Result<LockedDir> make_view_dir(const StoreArgs& args) {

@@ -12,6 +12,7 @@
 #include "base/locked_dir.hpp"
 #include "base/result.hpp"
 #include "check/plan.hpp"
+#include "check/run_cache.hpp"
 #include "cli/progress.hpp"
 #include "store/cache.hpp"
 #include "store/store.hpp"
@@ -43,6 +44,9 @@ Result<std::unique_ptr<store::Store>> open_store(const std::string& url, const S
 
 // The cache the options name. Trim it only when nothing links into it any more.
 Result<store::Cache> open_cache(const StoreArgs& args);
+// The candidate runs kept across checks (check/run_cache.hpp): run-cache/ beside the store
+// cache, trimmed to the same size.
+Result<RunCache> open_run_cache(const StoreArgs& args);
 
 // A new empty folder beside the cache for a view: on the cache's file system, so that the view's
 // files are hard links rather than copies. It goes with the object; the views of runs that were

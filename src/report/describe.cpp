@@ -120,6 +120,15 @@ SummaryLines summary_lines(const RunResult& result) {
   }
   SummaryLines lines;
   lines.counts = plural(result.checks.size(), "check") + (tally.empty() ? "" : ": ") + tally;
+  const auto from_cache =
+      static_cast<std::size_t>(std::count_if(result.checks.begin(), result.checks.end(),
+                                             [](const CheckResult& c) { return c.from_cache; }));
+  if (from_cache > 0) {
+    lines.counts += fmt::format(
+        " ({} of them from the run cache, compared afresh; --no-cache "
+        "runs them)",
+        from_cache);
+  }
   switch (const int code = exit_code(result)) {
     case kExitClean:
       lines.exit = fmt::format("exit {}: nothing unexpected", code);

@@ -270,6 +270,7 @@ json html_page_data(std::span<const RunResult> reports) {
     }
     for (json& value : check["timings"]) value = short_number(value.get<double>());
     check["shared_run"] = full["shared_run"];
+    check["from_cache"] = full["from_cache"];
     check["bundle"] = bundles.index_of(full["bundle"]);
     check["detail"] = full["detail"] == "" ? json(nullptr) : full["detail"];
     check["message"] = full["message"];

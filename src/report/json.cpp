@@ -136,6 +136,7 @@ json to_json(const CheckResult& c, ForwardPolicy forward) {
             {"overhead_ms", c.timings.overhead_ms}}},
           {"attempts", attempts},
           {"shared_run", c.shared_run.empty() ? json(nullptr) : json(c.shared_run)},
+          {"from_cache", c.from_cache},
           {"bundle", c.bundle}};
 }
 
@@ -391,6 +392,11 @@ CheckResult check(const json& v, const std::string& path,
   if (v.contains("shared_run") && !v["shared_run"].is_null()) {
     c.shared_run = member(v, path, "shared_run", str);
   }
+  if (v.contains("from_cache")) {  // reports before the run cache have none
+    const json& cached = v["from_cache"];
+    if (!cached.is_boolean()) fail(path + ".from_cache", describe(cached), "true or false");
+    c.from_cache = cached.get<bool>();
+  }
   c.bundle = field(v, path, "bundle");
   if (!c.bundle.is_object()) fail(path + ".bundle", describe(c.bundle), "an object");
   return c;
@@ -453,7 +459,9 @@ json report_to_json(const RunResult& result) {
   uint64_t failures = 0;
   uint64_t forward_failures = 0;
   json checks = json::array();
+  std::size_t from_cache = 0;
   for (const CheckResult& c : result.checks) {
+    from_cache += c.from_cache ? 1 : 0;
     failures += fails_run(c, forward) ? 1 : 0;
     forward_failures += is_failure(c.verdict) && c.direction == Direction::kForward ? 1 : 0;
     checks.push_back(to_json(c, forward));
@@ -477,6 +485,7 @@ json report_to_json(const RunResult& result) {
             {"failures", failures},
             {"forward_failures", forward_failures},
             {"expired_expectations", result.expired_expectations.size()},
+            {"from_cache", from_cache},
             {"exit_code", exit_code(result)},
             {"verdicts", verdicts}}},
           {"run_errors", result.run_errors},

@@ -161,6 +161,25 @@ class Reader {
   std::string source_;
 };
 
+Json failure_json(const Failure& failure) {
+  Json out = {{"kind", failure.kind}, {"message", failure.message}};
+  if (!failure.call.empty()) out["call"] = failure.call;
+  return out;
+}
+
+Json tensors_json(const std::vector<WrittenTensor>& tensors) {
+  Json out = Json::array();
+  for (const WrittenTensor& t : tensors) {
+    Json tensor = {{"name", t.name},
+                   {"file", t.file.string()},
+                   {"shape", t.shape},
+                   {"dtype", dtype_info(t.dtype).name}};
+    if (t.index) tensor["index"] = *t.index;
+    out.push_back(std::move(tensor));
+  }
+  return out;
+}
+
 Json parse_object(std::string_view line) {
   return Json::parse(line, nullptr, /*allow_exceptions=*/false);
 }
@@ -180,6 +199,19 @@ std::string request_line(const Request& request, uint64_t id) {
                {"internals", request.internals}};
   if (!request.symbol_file.empty()) line["symbol_file"] = request.symbol_file.string();
   if (!request.params_file.empty()) line["params_file"] = request.params_file.string();
+  return line.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string answer_line(const Answer& answer, uint64_t id) {
+  Json line = {
+      {"id", id},
+      {"status", answer_status_name(answer.status)},
+      {"outputs", tensors_json(answer.outputs)},
+      {"timings", {{"load_ms", answer.timings.load_ms}, {"run_ms", answer.timings.run_ms}}}};
+  if (!answer.internals.empty()) line["internals"] = tensors_json(answer.internals);
+  if (answer.error) line["error"] = failure_json(*answer.error);
+  if (answer.internals_error) line["internals_error"] = failure_json(*answer.internals_error);
+  if (!answer.warnings.empty()) line["warnings"] = answer.warnings;
   return line.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 

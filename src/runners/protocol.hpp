@@ -91,6 +91,10 @@ struct Answer {
   Timings timings;
 };
 
+// The answer as the line a worker would send for `id`, which parse_answer reads back as it was:
+// for keeping an answer (check/run_cache.hpp).
+std::string answer_line(const Answer& answer, uint64_t id);
+
 // Parses one answer line for the request sent with `id`. The error says what does not match,
 // with the JSON path ("$.outputs[0].dtype").
 Result<Answer> parse_answer(std::string_view line, uint64_t id);

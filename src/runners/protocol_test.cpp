@@ -80,6 +80,41 @@ TEST(ParseAnswer, ReadsFailuresInternalsAndWarnings) {
   EXPECT_EQ(answer->warnings, std::vector<std::string>{"w1"});
 }
 
+TEST(AnswerLine, IsReadBackAsItWas) {
+  const std::string line =
+      R"({"id":1,"status":"load_fail","outputs":[{"name":"o","file":"o.npy","shape":[1],)"
+      R"("dtype":"int64"}],"internals":[{"index":3,"name":"fc1_output","file":"i/003.npy",)"
+      R"("shape":[],"dtype":"float64"}],"internals_error":{"kind":"bind","message":"m"},)"
+      R"("error":{"kind":"params","call":"MXNDArrayLoad","message":"Invalid \u00e9"},)"
+      R"("warnings":["w1"],"timings":{"load_ms":0.5,"run_ms":2}})";
+  auto answer = parse_answer(line, 1);
+  ASSERT_TRUE(answer) << answer.error().message();
+  auto again = parse_answer(answer_line(*answer, 9), 9);
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->status, answer->status);
+  ASSERT_EQ(again->outputs.size(), 1U);
+  EXPECT_EQ(again->outputs[0].file, "o.npy");
+  EXPECT_EQ(again->outputs[0].dtype, DType::kInt64);
+  EXPECT_EQ(again->outputs[0].shape, (Shape{1}));
+  ASSERT_EQ(again->internals.size(), 1U);
+  EXPECT_EQ(again->internals[0].index, 3);
+  EXPECT_EQ(again->internals[0].name, "fc1_output");
+  EXPECT_TRUE(again->internals[0].shape.empty());
+  EXPECT_EQ(again->error->message, answer->error->message);
+  EXPECT_EQ(again->error->call, "MXNDArrayLoad");
+  EXPECT_EQ(again->internals_error->kind, "bind");
+  EXPECT_EQ(again->internals_error->call, "");
+  EXPECT_EQ(again->warnings, answer->warnings);
+  EXPECT_DOUBLE_EQ(again->timings.load_ms, 0.5);
+  EXPECT_DOUBLE_EQ(again->timings.run_ms, 2);
+  auto ok = parse_answer(kOkAnswer, 7);
+  ASSERT_TRUE(ok);
+  auto ok_again = parse_answer(answer_line(*ok, 7), 7);
+  ASSERT_TRUE(ok_again) << ok_again.error().message();
+  EXPECT_FALSE(ok_again->error);
+  EXPECT_TRUE(ok_again->internals.empty());
+}
+
 TEST(ParseAnswer, NamesEveryStatus) {
   for (AnswerStatus status : {AnswerStatus::kUnsupported, AnswerStatus::kLoadFail,
                               AnswerStatus::kRunFail, AnswerStatus::kError}) {

@@ -1,11 +1,5 @@
 #include "store/cache.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cstring>
 #include <map>
 
 #include "base/cache_dir.hpp"
@@ -18,64 +12,6 @@ namespace mbcc::store {
 namespace fs = std::filesystem;
 
 namespace {
-
-// An exclusive lock on the cache folder for as long as it lives: two mbcc processes sharing a
-// cache never download into the same temporary file or evict what the other is verifying.
-class FolderLock {
- public:
-  static Result<FolderLock> take(const fs::path& dir) {
-    std::error_code ec;
-    fs::create_directories(dir / "incoming", ec);
-    if (ec) return Error::plain(dir.string(), "cannot create the cache folder: " + ec.message());
-    fs::path path = dir / ".lock";
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 || ::flock(fd, LOCK_EX) != 0) {
-      Error e = Error::plain(path.string(),
-                             std::string("cannot lock the cache: ") + std::strerror(errno));
-      if (fd >= 0) ::close(fd);
-      return e;
-    }
-    return FolderLock(fd);
-  }
-  FolderLock(FolderLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  FolderLock& operator=(FolderLock&&) = delete;
-  ~FolderLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
-  }
-
- private:
-  explicit FolderLock(int fd) : fd_(fd) {}
-  int fd_;
-};
-
-Status trim_locked(const fs::path& dir, std::uint64_t max_bytes) {
-  struct Entry {
-    fs::path path;
-    fs::file_time_type used;
-    std::uint64_t size;
-  };
-  std::vector<Entry> entries;
-  std::uint64_t total = 0;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (!is_sha256_hex(it->path().filename().string()) || !it->is_regular_file()) continue;
-    Entry entry{it->path(), it->last_write_time(ec), it->file_size(ec)};
-    if (ec) break;
-    total += entry.size;
-    entries.push_back(std::move(entry));
-  }
-  if (ec) return Error::plain(dir.string(), "cannot read the cache folder: " + ec.message());
-  std::sort(entries.begin(), entries.end(),
-            [](const Entry& a, const Entry& b) { return a.used < b.used; });
-  for (const Entry& entry : entries) {
-    if (total <= max_bytes) break;
-    fs::remove(entry.path, ec);
-    if (ec)
-      return Error::plain(entry.path.string(), "cannot evict from the cache: " + ec.message());
-    total -= entry.size;
-  }
-  return Ok{};
-}
 
 // A gzip'd download replaced by its content, inflating no further than `size` bytes.
 Status inflate_in_place(const fs::path& path, std::uint64_t size) {
@@ -97,8 +33,11 @@ Result<fs::path> Cache::default_dir() {
 }
 
 Result<CacheFetch> Cache::fetch(Store& store, std::span<const CacheRequest> wanted) {
-  auto lock = FolderLock::take(dir_);
+  auto lock = CacheLock::take(dir_);
   if (!lock) return lock.error();
+  std::error_code made;
+  fs::create_directories(dir_ / "incoming", made);
+  if (made) return Error::plain(dir_.string(), "cannot create the cache folder: " + made.message());
   CacheFetch result;
   std::map<std::string, const CacheRequest*> missing;  // by sha256: one download per content
   for (const CacheRequest& request : wanted) {
@@ -184,9 +123,9 @@ Result<CacheFetch> Cache::fetch(Store& store, std::span<const CacheRequest> want
 }
 
 Status Cache::trim() {
-  auto lock = FolderLock::take(dir_);
+  auto lock = CacheLock::take(dir_);
   if (!lock) return lock.error();
-  return trim_locked(dir_, max_bytes_);
+  return trim_cache_entries(dir_, max_bytes_);
 }
 
 }  // namespace mbcc::store

@@ -1,0 +1,187 @@
+#include "check/run_cache.hpp"
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "base/cache_dir.hpp"
+#include "base/file.hpp"
+#include "base/sha256.hpp"
+
+namespace mbcc {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The first line of an entry: this, the sha256 of the rest, a newline.
+constexpr std::string_view kMagic = "mbcc-run-cache 1 ";
+constexpr std::size_t kFirstLine = kMagic.size() + kSha256HexLength + 1;
+// What the bundle's folder and the outputs' folder are written as in a kept answer's messages
+// and file names, so that a hit names this run's folders.
+constexpr std::string_view kBundlePlaceholder = "<bundle>";
+constexpr std::string_view kOutPlaceholder = "<outputs>";
+
+std::span<const std::byte> bytes_of(std::string_view text) {
+  return std::as_bytes(std::span(text.data(), text.size()));
+}
+
+void replace_all(std::string& text, std::string_view from, std::string_view to) {
+  if (from.empty()) return;
+  for (std::size_t at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+}
+
+// Rewrites every message of `answer` (the candidate's text may name its files).
+template <typename Rewrite>
+void rewrite_messages(runners::Answer& answer, Rewrite rewrite) {
+  for (std::optional<runners::Failure>* failure : {&answer.error, &answer.internals_error}) {
+    if (*failure) {
+      rewrite((*failure)->message);
+      rewrite((*failure)->call);
+    }
+  }
+  for (std::string& warning : answer.warnings) rewrite(warning);
+}
+
+// A tensor file's name under the outputs' folder, when it is under it.
+std::optional<fs::path> under(const fs::path& file, const fs::path& out_dir) {
+  const fs::path relative = file.lexically_normal().lexically_relative(out_dir.lexically_normal());
+  if (relative.empty() || relative.is_absolute() || *relative.begin() == "..") return std::nullopt;
+  return relative;
+}
+
+}  // namespace
+
+std::string run_cache_key(std::string_view worker_fingerprint, std::string_view manifest_sha256,
+                          std::string_view load_api, bool internals) {
+  return fmt::format("worker {}\nmanifest {}\nload_api {}\ninternals {}\n", worker_fingerprint,
+                     manifest_sha256, load_api, internals ? "yes" : "no");
+}
+
+bool keepable(const runners::Answer& answer) {
+  return answer.status != runners::AnswerStatus::kError;
+}
+
+RunCache::RunCache(fs::path dir, std::uint64_t max_bytes)
+    : dir_(std::move(dir)), max_bytes_(max_bytes) {}
+
+Status RunCache::keep(const std::string& key, const runners::Answer& answer,
+                      const runners::Request& request) const {
+  runners::Answer kept = answer;
+  const std::string bundle_dir = request.bundle_dir.string();
+  const std::string out_dir = request.out_dir.string();
+  rewrite_messages(kept, [&](std::string& text) {
+    replace_all(text, out_dir, kOutPlaceholder);
+    replace_all(text, bundle_dir, kBundlePlaceholder);
+  });
+  std::vector<FileBytes> files;
+  nlohmann::json sizes = nlohmann::json::array();
+  for (std::vector<runners::WrittenTensor>* tensors : {&kept.outputs, &kept.internals}) {
+    for (runners::WrittenTensor& tensor : *tensors) {
+      std::optional<fs::path> name = under(tensor.file, request.out_dir);
+      if (!name) {
+        return Error::plain(tensor.file.string(),
+                            "a worker's output outside its folder " + out_dir);
+      }
+      Result<FileBytes> bytes = read_file(tensor.file);
+      if (!bytes.ok()) return bytes.error();
+      sizes.push_back(bytes->size);
+      files.push_back(std::move(bytes).value());
+      tensor.file = *name;
+    }
+  }
+  const nlohmann::json header = {
+      {"key", key}, {"answer", runners::answer_line(kept, 0)}, {"sizes", std::move(sizes)}};
+  std::string body = header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::size_t total = body.size();
+  for (const FileBytes& file : files) total += file.size;
+  body.reserve(total);
+  for (const FileBytes& file : files) {
+    body.append(reinterpret_cast<const char*>(file.bytes().data()), file.size);
+  }
+  std::string entry = std::string(kMagic) + sha256_hex(bytes_of(body)) + "\n";
+  entry += body;
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) return Error::plain(dir_.string(), "cannot create the run cache: " + ec.message());
+  return write_file_atomic(dir_ / sha256_hex(bytes_of(key)), bytes_of(entry));
+}
+
+std::optional<runners::Answer> RunCache::find(const std::string& key,
+                                              const runners::Request& request,
+                                              std::string& warning) const {
+  const fs::path path = dir_ / sha256_hex(bytes_of(key));
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::nullopt;
+  auto damaged = [&](std::string_view why) {
+    warning =
+        fmt::format("{}: a damaged entry of the run cache, run again: {}", path.string(), why);
+    return std::nullopt;
+  };
+  Result<FileBytes> read = read_file(path);
+  if (!read.ok()) return damaged(read.error().message());
+  const std::string_view text(reinterpret_cast<const char*>(read->bytes().data()), read->size);
+  if (text.size() < kFirstLine || !text.starts_with(kMagic) || text[kFirstLine - 1] != '\n') {
+    return damaged("no header line");
+  }
+  const std::string_view body = text.substr(kFirstLine);
+  if (sha256_hex(bytes_of(body)) != text.substr(kMagic.size(), kSha256HexLength)) {
+    return damaged("its bytes do not match their sha256");
+  }
+  const std::size_t newline = body.find('\n');
+  const nlohmann::json header = nlohmann::json::parse(body.substr(0, newline), nullptr, false);
+  if (newline == std::string_view::npos || !header.is_object() || !header.contains("key") ||
+      !header.contains("answer") || !header["answer"].is_string() || !header.contains("sizes") ||
+      !header["sizes"].is_array()) {
+    return damaged("its header is not {key, answer, sizes}");
+  }
+  if (header["key"] != key) return damaged("it holds another key");
+  Result<runners::Answer> answer = runners::parse_answer(header["answer"].get<std::string>(), 0);
+  if (!answer.ok()) return damaged(answer.error().message());
+  const nlohmann::json& sizes = header["sizes"];
+  if (sizes.size() != answer->outputs.size() + answer->internals.size()) {
+    return damaged("it holds another number of files than its answer names");
+  }
+  std::string_view files = body.substr(newline + 1);
+  std::size_t next = 0;
+  for (std::vector<runners::WrittenTensor>* tensors : {&answer->outputs, &answer->internals}) {
+    for (runners::WrittenTensor& tensor : *tensors) {
+      const nlohmann::json& size = sizes[next++];
+      if (!size.is_number_unsigned() || size.get<std::uint64_t>() > files.size()) {
+        return damaged("a file is longer than the entry");
+      }
+      const fs::path name = tensor.file;
+      if (name.is_absolute() || name.empty() || *name.begin() == "..") {
+        return damaged("a file outside the outputs' folder: " + name.string());
+      }
+      tensor.file = request.out_dir / name;
+      fs::create_directories(tensor.file.parent_path(), ec);
+      const std::size_t length = size.get<std::size_t>();
+      Status written = write_file_atomic(tensor.file, bytes_of(files.substr(0, length)));
+      if (!written.ok()) return damaged(written.error().message());
+      files.remove_prefix(length);
+    }
+  }
+  if (!files.empty()) return damaged("bytes after its files");
+  const std::string bundle_dir = request.bundle_dir.string();
+  const std::string out_dir = request.out_dir.string();
+  rewrite_messages(*answer, [&](std::string& message) {
+    replace_all(message, kOutPlaceholder, out_dir);
+    replace_all(message, kBundlePlaceholder, bundle_dir);
+  });
+  fs::last_write_time(path, fs::file_time_type::clock::now(), ec);  // used: kept longest
+  return std::move(answer).value();
+}
+
+Status RunCache::trim() const {
+  auto lock = CacheLock::take(dir_);
+  if (!lock) return lock.error();
+  return trim_cache_entries(dir_, max_bytes_);
+}
+
+}  // namespace mbcc
