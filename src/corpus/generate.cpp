@@ -342,6 +342,13 @@ Status share_files(const fs::path& src, Manifest& manifest, const fs::path& stor
     file.shared = true;
     file.compressed = true;
   }
+  // The emptied folders go too (each takes a block on disk): the bundle is its manifest alone.
+  for (const BundleFile& file : manifest.files) {
+    for (fs::path dir = fs::path(file.path).parent_path(); !dir.empty(); dir = dir.parent_path()) {
+      std::error_code ec;
+      fs::remove(src / dir, ec);  // refused, as it should be, while the folder holds a file
+    }
+  }
   return Ok{};
 }
 
