@@ -70,3 +70,24 @@ def test_one_changed_byte_of_libmxnet_runs_every_check_again(tmp_path):
     run_mbcc(*run, "--repeat", "2", "--report-dir", tmp_path / "repeat")
     assert not any(c["from_cache"] for c in checks_of(tmp_path / "repeat"))
     shutil.rmtree(tmp_path / "env")
+
+
+def test_an_old_release_aborting_on_a_newer_file_is_kept_and_a_second_run_says_the_same(tmp_path):
+    """1.4.1 aborts (an uncaught exception, SIGABRT) on 1.6's numpy-mode export, the same way
+    every time: the second run is served that CRASH, with the candidate's own stderr."""
+    mxnet_python("1.4.1")
+    run = ["check", "--candidate", "1.4.1", "--producer", "1.6.0", "--model", "bn-eps-axis",
+           "--save-api", "gluon-export-np", "--cache-dir", tmp_path / "store-cache"]
+    run_mbcc(*run, "--report-dir", tmp_path / "first")
+    first = checks_of(tmp_path / "first")
+    crashed = [c for c in first if c["raw_verdict"] == "CRASH"]
+    assert crashed and all("killed by SIGABRT" in c["detail"] for c in crashed), \
+        [(c["load_api"], c["raw_verdict"], c["detail"][:200]) for c in first]
+    assert all(c["direction"] == "forward" for c in crashed)
+
+    run_mbcc(*run, "--report-dir", tmp_path / "second")
+    served = {c["load_api"]: c for c in checks_of(tmp_path / "second")}
+    for c in crashed:
+        again = served[c["load_api"]]
+        assert again["from_cache"], c["load_api"]
+        assert (again["raw_verdict"], again["detail"]) == (c["raw_verdict"], c["detail"])

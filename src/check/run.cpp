@@ -641,7 +641,7 @@ class PoolRun {
       const std::size_t check = checks[i];
       const std::string key = cache_key(check, false);
       std::string warning;
-      std::optional<runners::Answer> answer;
+      std::optional<runners::Outcome> answer;
       if (!key.empty()) {
         answer = options_.cache->find(
             key,
@@ -672,12 +672,11 @@ class PoolRun {
   // Keeps a group's run, which `request` asked for, under the key of each of its checks.
   void keep_in_cache(std::span<const std::size_t> checks, const std::vector<std::size_t>& group,
                      const runners::CheckRun& run, const runners::Request& request) {
-    const auto* answer = std::get_if<runners::Answer>(&run.outcome);
-    if (worker_.empty() || answer == nullptr || !keepable(*answer)) return;
+    if (worker_.empty() || !keepable(run.outcome)) return;
     for (std::size_t i : group) {
       const std::string key = cache_key(checks[i], request.internals);
       if (key.empty()) continue;
-      Status kept = options_.cache->keep(key, *answer, request);
+      Status kept = options_.cache->keep(key, run.outcome, request);
       if (!kept.ok()) warn("the run cache did not keep a run: " + kept.error().message());
     }
   }
@@ -745,7 +744,7 @@ class PoolRun {
       const std::size_t leader = checks[groups[wanted[r]].front()];
       runners::Request request =
           request_for(bundle_of(leader), plan_.checks[leader], out_dir(leader, "internals"), true);
-      std::optional<runners::Answer> kept;
+      std::optional<runners::Outcome> kept;
       if (const std::string cache = worker_.empty() ? "" : cache_key(leader, true);
           !cache.empty()) {
         std::string warning;

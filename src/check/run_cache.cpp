@@ -1,5 +1,6 @@
 #include "check/run_cache.hpp"
 
+#include <csignal>
 #include <cstddef>
 #include <span>
 #include <vector>
@@ -17,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // The first line of an entry: this, the sha256 of the rest, a newline.
-constexpr std::string_view kMagic = "mbcc-run-cache 1 ";
+constexpr std::string_view kMagic = "mbcc-run-cache 2 ";
 constexpr std::size_t kFirstLine = kMagic.size() + kSha256HexLength + 1;
 // What the bundle's folder and the outputs' folder are written as in a kept answer's messages
 // and file names, so that a hit names this run's folders.
@@ -48,6 +49,54 @@ void rewrite_messages(runners::Answer& answer, Rewrite rewrite) {
   for (std::string& warning : answer.warnings) rewrite(warning);
 }
 
+template <typename Rewrite>
+void rewrite_messages(runners::Crash& crash, Rewrite rewrite) {
+  rewrite(crash.detail);
+  rewrite(crash.stderr_tail);
+}
+
+// The folders of `request` in every message of `outcome` as placeholders (`to_placeholders`),
+// or back.
+template <typename Outcome>
+void rewrite_folders(Outcome& outcome, const runners::Request& request, bool to_placeholders) {
+  const std::string bundle_dir = request.bundle_dir.string();
+  const std::string out_dir = request.out_dir.string();
+  rewrite_messages(outcome, [&](std::string& text) {
+    if (to_placeholders) {
+      replace_all(text, out_dir, kOutPlaceholder);
+      replace_all(text, bundle_dir, kBundlePlaceholder);
+    } else {
+      replace_all(text, kOutPlaceholder, out_dir);
+      replace_all(text, kBundlePlaceholder, bundle_dir);
+    }
+  });
+}
+
+// A used entry is kept longest by trimming.
+void touch(const fs::path& entry) {
+  std::error_code ec;
+  fs::last_write_time(entry, fs::file_time_type::clock::now(), ec);
+}
+
+nlohmann::json crash_to_json(const runners::Crash& crash) {
+  return {{"signal", crash.signal},
+          {"exit_code", crash.exit_code},
+          {"detail", crash.detail},
+          {"stderr_tail", crash.stderr_tail}};
+}
+
+std::optional<runners::Crash> crash_from_json(const nlohmann::json& value) {
+  if (!value.is_object() || !value.contains("signal") || !value["signal"].is_number_integer() ||
+      !value.contains("exit_code") || !value["exit_code"].is_number_integer() ||
+      !value.contains("detail") || !value["detail"].is_string() || !value.contains("stderr_tail") ||
+      !value["stderr_tail"].is_string()) {
+    return std::nullopt;
+  }
+  return runners::Crash{value["signal"].get<int>(), value["exit_code"].get<int>(),
+                        value["detail"].get<std::string>(),
+                        value["stderr_tail"].get<std::string>()};
+}
+
 // A tensor file's name under the outputs' folder, when it is under it.
 std::optional<fs::path> under(const fs::path& file, const fs::path& out_dir) {
   const fs::path relative = file.lexically_normal().lexically_relative(out_dir.lexically_normal());
@@ -55,48 +104,9 @@ std::optional<fs::path> under(const fs::path& file, const fs::path& out_dir) {
   return relative;
 }
 
-}  // namespace
-
-std::string run_cache_key(std::string_view worker_fingerprint, std::string_view manifest_sha256,
-                          std::string_view load_api, bool internals) {
-  return fmt::format("worker {}\nmanifest {}\nload_api {}\ninternals {}\n", worker_fingerprint,
-                     manifest_sha256, load_api, internals ? "yes" : "no");
-}
-
-bool keepable(const runners::Answer& answer) {
-  return answer.status != runners::AnswerStatus::kError;
-}
-
-RunCache::RunCache(fs::path dir, std::uint64_t max_bytes)
-    : dir_(std::move(dir)), max_bytes_(max_bytes) {}
-
-Status RunCache::keep(const std::string& key, const runners::Answer& answer,
-                      const runners::Request& request) const {
-  runners::Answer kept = answer;
-  const std::string bundle_dir = request.bundle_dir.string();
-  const std::string out_dir = request.out_dir.string();
-  rewrite_messages(kept, [&](std::string& text) {
-    replace_all(text, out_dir, kOutPlaceholder);
-    replace_all(text, bundle_dir, kBundlePlaceholder);
-  });
-  std::vector<FileBytes> files;
-  nlohmann::json sizes = nlohmann::json::array();
-  for (std::vector<runners::WrittenTensor>* tensors : {&kept.outputs, &kept.internals}) {
-    for (runners::WrittenTensor& tensor : *tensors) {
-      std::optional<fs::path> name = under(tensor.file, request.out_dir);
-      if (!name) {
-        return Error::plain(tensor.file.string(),
-                            "a worker's output outside its folder " + out_dir);
-      }
-      Result<FileBytes> bytes = read_file(tensor.file);
-      if (!bytes.ok()) return bytes.error();
-      sizes.push_back(bytes->size);
-      files.push_back(std::move(bytes).value());
-      tensor.file = *name;
-    }
-  }
-  const nlohmann::json header = {
-      {"key", key}, {"answer", runners::answer_line(kept, 0)}, {"sizes", std::move(sizes)}};
+// Writes the entry of `key` into `dir`, whole or not at all.
+Status write_entry(const fs::path& dir, const std::string& key, const nlohmann::json& header,
+                   std::span<const FileBytes> files) {
   std::string body = header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::size_t total = body.size();
   for (const FileBytes& file : files) total += file.size;
@@ -107,14 +117,74 @@ Status RunCache::keep(const std::string& key, const runners::Answer& answer,
   std::string entry = std::string(kMagic) + sha256_hex(bytes_of(body)) + "\n";
   entry += body;
   std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (ec) return Error::plain(dir_.string(), "cannot create the run cache: " + ec.message());
-  return write_file_atomic(dir_ / sha256_hex(bytes_of(key)), bytes_of(entry));
+  fs::create_directories(dir, ec);
+  if (ec) return Error::plain(dir.string(), "cannot create the run cache: " + ec.message());
+  return write_file_atomic(dir / sha256_hex(bytes_of(key)), bytes_of(entry));
 }
 
-std::optional<runners::Answer> RunCache::find(const std::string& key,
-                                              const runners::Request& request,
-                                              std::string& warning) const {
+}  // namespace
+
+std::string run_cache_key(std::string_view worker_fingerprint, std::string_view manifest_sha256,
+                          std::string_view load_api, bool internals) {
+  // The format is in the key too: entries of another format are other files, not damaged ones.
+  return fmt::format("{}\nworker {}\nmanifest {}\nload_api {}\ninternals {}\n",
+                     kMagic.substr(0, kMagic.size() - 1), worker_fingerprint, manifest_sha256,
+                     load_api, internals ? "yes" : "no");
+}
+
+bool keepable(const runners::Outcome& outcome) {
+  if (const auto* answer = std::get_if<runners::Answer>(&outcome)) {
+    return answer->status != runners::AnswerStatus::kError;
+  }
+  if (const auto* crash = std::get_if<runners::Crash>(&outcome)) {
+    for (int own_fault : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) {
+      if (crash->signal == own_fault) return true;
+    }
+  }
+  return false;
+}
+
+RunCache::RunCache(fs::path dir, std::uint64_t max_bytes)
+    : dir_(std::move(dir)), max_bytes_(max_bytes) {}
+
+Status RunCache::keep(const std::string& key, const runners::Outcome& outcome,
+                      const runners::Request& request) const {
+  nlohmann::json header = {{"key", key}};
+  if (const auto* crash = std::get_if<runners::Crash>(&outcome)) {
+    runners::Crash kept = *crash;
+    rewrite_folders(kept, request, true);
+    header["crash"] = crash_to_json(kept);
+    header["sizes"] = nlohmann::json::array();
+    return write_entry(dir_, key, header, {});
+  }
+  const auto* answer = std::get_if<runners::Answer>(&outcome);
+  if (answer == nullptr) return Error::plain(key, "neither an answer nor a crash to keep");
+  runners::Answer kept = *answer;
+  rewrite_folders(kept, request, true);
+  std::vector<FileBytes> files;
+  nlohmann::json sizes = nlohmann::json::array();
+  for (std::vector<runners::WrittenTensor>* tensors : {&kept.outputs, &kept.internals}) {
+    for (runners::WrittenTensor& tensor : *tensors) {
+      std::optional<fs::path> name = under(tensor.file, request.out_dir);
+      if (!name) {
+        return Error::plain(tensor.file.string(),
+                            "a worker's output outside its folder " + request.out_dir.string());
+      }
+      Result<FileBytes> bytes = read_file(tensor.file);
+      if (!bytes.ok()) return bytes.error();
+      sizes.push_back(bytes->size);
+      files.push_back(std::move(bytes).value());
+      tensor.file = *name;
+    }
+  }
+  header["answer"] = runners::answer_line(kept, 0);
+  header["sizes"] = std::move(sizes);
+  return write_entry(dir_, key, header, files);
+}
+
+std::optional<runners::Outcome> RunCache::find(const std::string& key,
+                                               const runners::Request& request,
+                                               std::string& warning) const {
   const fs::path path = dir_ / sha256_hex(bytes_of(key));
   std::error_code ec;
   if (!fs::exists(path, ec)) return std::nullopt;
@@ -136,11 +206,19 @@ std::optional<runners::Answer> RunCache::find(const std::string& key,
   const std::size_t newline = body.find('\n');
   const nlohmann::json header = nlohmann::json::parse(body.substr(0, newline), nullptr, false);
   if (newline == std::string_view::npos || !header.is_object() || !header.contains("key") ||
-      !header.contains("answer") || !header["answer"].is_string() || !header.contains("sizes") ||
-      !header["sizes"].is_array()) {
-    return damaged("its header is not {key, answer, sizes}");
+      !header.contains("sizes") || !header["sizes"].is_array() ||
+      !(header.contains("crash") || (header.contains("answer") && header["answer"].is_string()))) {
+    return damaged("its header is not {key, answer or crash, sizes}");
   }
   if (header["key"] != key) return damaged("it holds another key");
+  if (header.contains("crash")) {
+    std::optional<runners::Crash> crash = crash_from_json(header["crash"]);
+    if (!crash) return damaged("its crash is not {signal, exit_code, detail, stderr_tail}");
+    if (newline + 1 != body.size()) return damaged("bytes after its crash");
+    rewrite_folders(*crash, request, false);
+    touch(path);
+    return *crash;
+  }
   Result<runners::Answer> answer = runners::parse_answer(header["answer"].get<std::string>(), 0);
   if (!answer.ok()) return damaged(answer.error().message());
   const nlohmann::json& sizes = header["sizes"];
@@ -168,13 +246,8 @@ std::optional<runners::Answer> RunCache::find(const std::string& key,
     }
   }
   if (!files.empty()) return damaged("bytes after its files");
-  const std::string bundle_dir = request.bundle_dir.string();
-  const std::string out_dir = request.out_dir.string();
-  rewrite_messages(*answer, [&](std::string& message) {
-    replace_all(message, kOutPlaceholder, out_dir);
-    replace_all(message, kBundlePlaceholder, bundle_dir);
-  });
-  fs::last_write_time(path, fs::file_time_type::clock::now(), ec);  // used: kept longest
+  rewrite_folders(*answer, request, false);
+  touch(path);
   return std::move(answer).value();
 }
 

@@ -11,14 +11,17 @@
 // cache's format version.
 //
 // Kept: answers ok, unsupported, load_fail and run_fail, which the candidate decides from its
-// input. Never kept: a CRASH or TIMEOUT (a worker that died or was killed: memory, load and
-// signals outside the check decide those as much as the candidate does, so each run finds out
-// again), an answer with status error (mbcc's own fault), and attempts of --repeat (FLAKY
+// input, and a worker that killed itself with a fault of its own code (SIGABRT from an uncaught
+// exception, SIGSEGV, SIGBUS, SIGFPE, SIGILL): old releases abort the same way on the same
+// newer file every time. Never kept: a worker killed from outside (SIGKILL of the OOM killer,
+// a TIMEOUT) or that exited, whose cause may lie outside the check, so each run finds out
+// again; an answer with status error (mbcc's own fault); and attempts of --repeat (FLAKY
 // detection runs every attempt).
 //
 // An entry is one file named by the key's sha256: a header line with the format version and the
-// sha256 of the rest, the key and the answer as one JSON line (paths of the bundle and the
-// outputs' folder written as placeholders), then the bytes of each output and internal file.
+// sha256 of the rest, the key and the answer (or the crash) as one JSON line (paths of the
+// bundle and the outputs' folder written as placeholders), then the bytes of each output and
+// internal file.
 // It is written to a temporary name and renamed, so a killed run leaves whole entries only; an
 // entry that fails its sha256 or does not parse is a miss with a warning. The folder is trimmed
 // like the store cache (base/cache_dir.hpp), least recently used first; a hit touches its entry.
@@ -31,7 +34,7 @@
 #include <string_view>
 
 #include "base/result.hpp"
-#include "runners/protocol.hpp"
+#include "runners/pool.hpp"
 
 namespace mbcc {
 
@@ -39,8 +42,8 @@ namespace mbcc {
 std::string run_cache_key(std::string_view worker_fingerprint, std::string_view manifest_sha256,
                           std::string_view load_api, bool internals);
 
-// Whether an answer may be kept: what the candidate decided (see above).
-bool keepable(const runners::Answer& answer);
+// Whether an outcome may be kept: what the candidate decided (see above).
+bool keepable(const runners::Outcome& outcome);
 
 class RunCache {
  public:
@@ -50,15 +53,16 @@ class RunCache {
   // Where the workers' fingerprints are memoised (candidates/fingerprint.hpp).
   std::filesystem::path fingerprints_dir() const { return dir_ / "candidates"; }
 
-  // The answer kept for `key`, its files written into `request.out_dir` and named there as the
-  // worker would have; nullopt when there is none. A damaged entry is a miss, and `warning`
-  // says which and why.
-  std::optional<runners::Answer> find(const std::string& key, const runners::Request& request,
-                                      std::string& warning) const;
+  // The outcome kept for `key` (an answer or a crash), an answer's files written into
+  // `request.out_dir` and named there as the worker would have; nullopt when there is none. A
+  // damaged entry is a miss, and `warning` says which and why.
+  std::optional<runners::Outcome> find(const std::string& key, const runners::Request& request,
+                                       std::string& warning) const;
 
-  // Keeps `answer`, which the worker gave for `request`, under `key`. Errors: an output file that
-  // cannot be read, or not under the request's out_dir; the entry cannot be written.
-  Status keep(const std::string& key, const runners::Answer& answer,
+  // Keeps `outcome` (keepable), which the worker gave for `request`, under `key`. Errors: an
+  // output file that cannot be read, or not under the request's out_dir; the entry cannot be
+  // written.
+  Status keep(const std::string& key, const runners::Outcome& outcome,
               const runners::Request& request) const;
 
   // Evicts the least recently used entries down to the size given, under the folder's lock.

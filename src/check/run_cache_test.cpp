@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -51,6 +52,14 @@ class RunCacheTest : public corpus::testing::TempDir {
   }
 
   RunCache cache() const { return RunCache(dir_ / "run-cache", std::uint64_t{1} << 30); }
+  // The answer kept for `key`, as a later run finds it.
+  std::optional<runners::Answer> found_answer(const std::string& key, std::string& warning) const {
+    std::optional<runners::Outcome> found = cache().find(key, later(), warning);
+    if (!found) return std::nullopt;
+    const auto* answer = std::get_if<runners::Answer>(&*found);
+    EXPECT_NE(answer, nullptr) << "not an answer";
+    return answer != nullptr ? std::optional(*answer) : std::nullopt;
+  }
   static std::string entry_name(const std::string& key) {
     return sha256_hex(std::as_bytes(std::span(key.data(), key.size())));
   }
@@ -63,7 +72,7 @@ class RunCacheTest : public corpus::testing::TempDir {
 
 TEST(RunCacheKey, NamesEveryInput) {
   const std::string key = run_cache_key("w", "m", "gluon-imports", true);
-  EXPECT_EQ(key, "worker w\nmanifest m\nload_api gluon-imports\ninternals yes\n");
+  EXPECT_EQ(key, "mbcc-run-cache 2\nworker w\nmanifest m\nload_api gluon-imports\ninternals yes\n");
   EXPECT_NE(run_cache_key("w", "m", "gluon-imports", false), key);
 }
 
@@ -77,13 +86,43 @@ TEST(RunCacheKeepable, WhatTheCandidateDecidedNotMbccsFault) {
   }
   answer.status = runners::AnswerStatus::kError;
   EXPECT_FALSE(keepable(answer));
+  // A fault of the worker's own code on its input is kept; a kill from outside, an exit or a
+  // timeout is not.
+  for (int signal : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) {
+    EXPECT_TRUE(keepable(runners::Crash{signal, -1, "", ""})) << signal;
+  }
+  EXPECT_FALSE(keepable(runners::Crash{SIGKILL, -1, "", ""}));
+  EXPECT_FALSE(keepable(runners::Crash{SIGTERM, -1, "", ""}));
+  EXPECT_FALSE(keepable(runners::Crash{0, 3, "", ""}));
+  EXPECT_FALSE(keepable(runners::Timeout{}));
+}
+
+TEST_F(RunCacheTest, ACrashIsKeptWithItsStderrNamingTheNewFolders) {
+  const runners::Crash crash{SIGABRT, -1, "a half-written answer",
+                             "terminate called after throwing an instance of 'dmlc::Error'\n"
+                             "  what():  cannot read " +
+                                 request_.bundle_dir.string() + "/model/mlp-0000.params\n"};
+  ASSERT_TRUE(cache().keep(key_, crash, request_).ok());
+  std::string warning;
+  std::optional<runners::Outcome> found = cache().find(key_, later(), warning);
+  EXPECT_EQ(warning, "");
+  ASSERT_TRUE(found);
+  const auto* kept = std::get_if<runners::Crash>(&*found);
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(kept->signal, SIGABRT);
+  EXPECT_EQ(kept->exit_code, -1);
+  EXPECT_EQ(kept->detail, "a half-written answer");
+  EXPECT_EQ(kept->stderr_tail,
+            "terminate called after throwing an instance of 'dmlc::Error'\n"
+            "  what():  cannot read " +
+                later().bundle_dir.string() + "/model/mlp-0000.params\n");
 }
 
 TEST_F(RunCacheTest, AKeptAnswerComesBackWithItsFilesInTheNewFolder) {
   ASSERT_TRUE(cache().keep(key_, answer_, request_).ok());
   const runners::Request request = later();
   std::string warning;
-  std::optional<runners::Answer> found = cache().find(key_, request, warning);
+  std::optional<runners::Answer> found = found_answer(key_, warning);
   ASSERT_TRUE(found);
   EXPECT_EQ(warning, "");
   EXPECT_EQ(found->status, runners::AnswerStatus::kOk);
@@ -122,7 +161,7 @@ TEST_F(RunCacheTest, AFailureIsKeptWithItsMessage) {
       "Invalid NDArray file format in " + request_.bundle_dir.string() + "/model/mlp-0000.params"};
   ASSERT_TRUE(cache().keep(key_, failed, request_).ok());
   std::string warning;
-  std::optional<runners::Answer> found = cache().find(key_, later(), warning);
+  std::optional<runners::Answer> found = found_answer(key_, warning);
   ASSERT_TRUE(found);
   EXPECT_EQ(found->status, runners::AnswerStatus::kLoadFail);
   ASSERT_TRUE(found->error);
@@ -145,7 +184,7 @@ TEST_F(RunCacheTest, ADamagedEntryIsAMissThatSaysWhy) {
   flipped[flipped.size() - 3] ^= 1;
   for (const Damage& damage :
        {Damage{"truncated", whole.substr(0, whole.size() - 4)}, Damage{"a flipped bit", flipped},
-        Damage{"empty", ""}, Damage{"another format", "mbcc-run-cache 2 " + whole.substr(17)}}) {
+        Damage{"empty", ""}, Damage{"another format", "mbcc-run-cache 3 " + whole.substr(17)}}) {
     std::ofstream(entry, std::ios::binary | std::ios::trunc) << damage.bytes;
     std::string warning;
     EXPECT_FALSE(cache().find(key_, later(), warning)) << damage.name;

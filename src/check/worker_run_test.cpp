@@ -27,7 +27,8 @@ using std::chrono::month;
 using std::chrono::year;
 
 // Answers a request with answers[load_api] (JSON from argv[1]), its files copied into the
-// request's folder as a worker writes them; internals only when asked for; status "crash" dies.
+// request's folder as a worker writes them; internals only when asked for; status "crash" is
+// killed (SIGKILL), "abort" aborts (SIGABRT).
 constexpr const char* kScriptedWorker = R"(import json, os, shutil, signal, sys
 answers = json.load(open(sys.argv[1]))
 print(json.dumps({"hello": "python", "load_apis": sorted(answers)}), flush=True)
@@ -36,6 +37,10 @@ for line in sys.stdin:
     answer = dict(json.loads(json.dumps(answers[request["load_api"]])), id=request["id"])
     if answer["status"] == "crash":
         os.kill(os.getpid(), signal.SIGKILL)
+    if answer["status"] == "abort":
+        sys.stderr.write("aborting on " + request["bundle_dir"] + "\n")
+        sys.stderr.flush()
+        os.abort()
     if not request["internals"]:
         answer.pop("internals", None)
     os.makedirs(request["out_dir"], exist_ok=True)
@@ -363,16 +368,24 @@ TEST_F(WorkerRunTest, TheRunCacheServesWhatTheCandidateDecidedAndRunsTheRest) {
   std::ofstream(dir_ / "probe" / "mbcc_probe" / "worker.py") << "# the probf\n";
   EXPECT_TRUE(from_cache(run_checks(options_)).empty());
 
-  // A crash is never kept: a worker that died may die of something besides its input.
+  // A worker killed from outside is never kept: it may die of something besides its input. One
+  // that aborts on its input is, and says the same, naming this run's bundle folder.
   nlohmann::json answers = nlohmann::json::parse(std::ifstream(dir_ / "answers.json"));
   answers["c-cachedop"] = {{"status", "crash"}};
+  answers["c-executor"] = {{"status", "abort"}};
   std::ofstream(dir_ / "answers.json") << answers.dump();
   std::ofstream(dir_ / "probe" / "mbcc_probe" / "worker.py") << "# the probg\n";
-  EXPECT_EQ(find(run_checks(options_), "c-cachedop").verdict, Verdict::kCrash);
+  const RunResult crashed = run_checks(options_);
+  EXPECT_EQ(find(crashed, "c-cachedop").verdict, Verdict::kCrash);
+  EXPECT_EQ(find(crashed, "c-executor").verdict, Verdict::kCrash);
+  EXPECT_NE(find(crashed, "c-executor").detail.find("killed by SIGABRT"), std::string::npos);
   const RunResult again = run_checks(options_);
   EXPECT_EQ(find(again, "c-cachedop").verdict, Verdict::kCrash);
   EXPECT_FALSE(find(again, "c-cachedop").from_cache);
+  EXPECT_EQ(find(again, "c-executor").verdict, Verdict::kCrash);
   EXPECT_TRUE(find(again, "c-executor").from_cache);
+  EXPECT_EQ(find(again, "c-executor").detail, find(crashed, "c-executor").detail);
+  EXPECT_TRUE(find(again, "module-load-checkpoint").from_cache);
 }
 
 TEST(ToleranceOverride, ParsesPatternAndMembers) {
