@@ -5,7 +5,7 @@ import hashlib
 import json
 import shutil
 
-from conftest import SOURCE_DIR, mxnet_python, run_mbcc
+from conftest import SOURCE_DIR, copy_corpus_bundle, mxnet_python, run_mbcc
 
 CORPUS = SOURCE_DIR / "corpus"
 # schema 1 (files in their folders), 2 (some shared, plain), 3 (all shared, gzip'd)
@@ -16,22 +16,6 @@ BUNDLES = ["1.2.1/bn-cnn/module-checkpoint", "1.9.1/lenet-hybrid/gluon-export",
 
 def manifest_of(store, bundle):
     return json.loads((store / "v1" / bundle / "manifest.json").read_text())
-
-
-def copy_bundle(bundle, store):
-    """The bundle's manifest and every file it lists, wherever the corpus keeps it: in the
-    bundle's folder, or in objects/ under its sha256 (gzip'd or plain)."""
-    (store / "v1" / bundle).mkdir(parents=True)
-    shutil.copy(CORPUS / "v1" / bundle / "manifest.json", store / "v1" / bundle)
-    for f in manifest_of(CORPUS, bundle)["files"]:
-        objects = f"objects/{f['sha256'][:2]}/{f['sha256']}"
-        for place in [f"v1/{bundle}/{f['path']}", objects + ".gz", objects]:
-            if (CORPUS / place).exists():
-                (store / place).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(CORPUS / place, store / place)
-                break
-        else:
-            raise AssertionError(f"{bundle}: {f['path']} is nowhere in the corpus")
 
 
 def verdicts(store, report_dir):
@@ -47,7 +31,7 @@ def test_a_packed_store_gives_the_same_verdicts(tmp_path):
     mxnet_python("1.9.1")
     store = tmp_path / "store"
     for bundle in BUNDLES:
-        copy_bundle(bundle, store)
+        copy_corpus_bundle(bundle, store)
     shutil.copy(CORPUS / "expectations.toml", store)
     schemas = {manifest_of(store, b)["schema_version"] for b in BUNDLES}
     assert schemas == {1, 2, 3}
