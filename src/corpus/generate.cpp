@@ -1,6 +1,5 @@
 #include "corpus/generate.hpp"
 
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,7 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstdio>  // renameat2
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -19,7 +18,6 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.hpp"
-#include "base/gzip.hpp"
 #include "base/locked_dir.hpp"
 #include "base/sha256.hpp"
 #include "corpus/bundle.hpp"
