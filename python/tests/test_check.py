@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SOURCE_DIR, mbcc_bin, mxnet_python, run_mbcc
+from conftest import SOURCE_DIR, copy_corpus_bundle, mbcc_bin, mxnet_python, run_mbcc
 
-CORPUS = SOURCE_DIR / "corpus" / "v1"
 
 # A worker that is not MXNet: it answers each request with the bundle's own goldens, except for
 # the models its config names, where it misbehaves. Every request is logged.
@@ -85,7 +84,7 @@ def copy_store(tmp_path, bundles):
     """A store holding the given `producer/model/save_api` bundles of the shipped corpus."""
     store = tmp_path / "store"
     for bundle in bundles:
-        shutil.copytree(CORPUS / bundle, store / "v1" / bundle)
+        copy_corpus_bundle(bundle, store)
     return store
 
 

@@ -93,7 +93,7 @@ def damaged_registry(tmp_path, damage):
                          ids=["truncated", "altered"])
 def test_damaged_dump_is_exit_2_with_no_output(tmp_path, damage):
     copy, target = damaged_registry(tmp_path, damage)
-    graph = next(CORPUS.glob("v1/1.9.1/*/module-checkpoint/model/*-symbol.json"))
+    graph = CORPUS / "v1/1.9.1/bn-cnn/module-checkpoint"  # a bundle: scan reads its graph
     result = run_mbcc("scan", graph, "--candidate", "1.4.1", "--registry-dir", copy, check=False)
     assert result.returncode == 2
     assert result.stdout == ""
@@ -114,7 +114,7 @@ def test_bad_inputs_are_exit_2(tmp_path):
 
 
 def test_scan_names_node_attribute_and_change():
-    graph = next(CORPUS.glob("v1/1.9.1/lenet-hybrid/gluon-export/model/*-symbol.json"))
+    graph = CORPUS / "v1/1.9.1/lenet-hybrid/gluon-export"  # a bundle of one graph
     result = run_mbcc("scan", graph, "--candidate", "1.4.1", "--candidate", "1.9.1", "--json",
                       check=False)
     assert result.returncode == 1

@@ -103,6 +103,15 @@ const corpus::BundleFile* file_of_role(const corpus::Manifest& m, corpus::FileRo
   return it == m.files.end() ? nullptr : &*it;
 }
 
+// A golden tensor of the bundle, wherever its store keeps it.
+Result<Tensor> read_golden(const PlannedBundle& bundle, const corpus::TensorEntry& golden) {
+  const corpus::BundleFile* listed = bundle.manifest->find_file(golden.file);
+  if (listed == nullptr) return Error::plain(golden.file, "not listed in the manifest");
+  Result<FileBytes> bytes = corpus::read_bundle_file(bundle.dir, *listed);
+  if (!bytes.ok()) return bytes.error();
+  return parse_npy(bytes->bytes(), bytes->owner, (bundle.dir / golden.file).string());
+}
+
 runners::Request request_for(const PlannedBundle& bundle, const PlannedCheck& check,
                              fs::path out_dir, bool internals) {
   const corpus::Manifest& m = *bundle.manifest;
@@ -202,7 +211,7 @@ void compare_outputs(const runners::Answer& answer, const PlannedBundle& bundle,
   }
   for (std::size_t i = 0; i < m.outputs.size(); ++i) {
     const corpus::TensorEntry& golden = m.outputs[i];
-    Result<Tensor> expected = read_npy(bundle.dir / golden.file);
+    Result<Tensor> expected = read_golden(bundle, golden);
     Result<Tensor> actual = read_npy(answer.outputs[i].file);
     if (!expected.ok() || !actual.ok()) {
       attempt.verdict = Verdict::kRunFail;

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "check/run_cache.hpp"
+#include "corpus/bundle.hpp"
 #include "corpus/test_bundle.hpp"
 #include "formats/npy.hpp"
 
@@ -87,11 +88,17 @@ class WorkerRunTest : public corpus::testing::TempDir {
     TempDir::SetUp();
     const corpus::BundleKey key{"1.5.1", "lenet-hybrid", "gluon-export"};
     bundle_ = corpus::bundle_dir(dir_ / "store", key);
-    fs::create_directories(bundle_.parent_path());
-    fs::copy(corpus::bundle_dir(fs::path(MBCC_SOURCE_DIR) / "corpus", key), bundle_,
-             fs::copy_options::recursive);
+    // Every file where its manifest puts it, wherever the corpus keeps it (packed: objects/).
+    const fs::path shipped = corpus::bundle_dir(fs::path(MBCC_SOURCE_DIR) / "corpus", key);
+    fs::create_directories(bundle_);
+    fs::copy_file(shipped / "manifest.json", bundle_ / "manifest.json");
     Result<corpus::Manifest> manifest = corpus::read_manifest(bundle_ / "manifest.json");
     ASSERT_TRUE(manifest.ok()) << manifest.error().message();
+    for (const corpus::BundleFile& file : manifest->files) {
+      Result<FileBytes> bytes = corpus::read_bundle_file(shipped, file);
+      ASSERT_TRUE(bytes.ok()) << bytes.error().message();
+      corpus::testing::write_bytes(bundle_ / file.path, bytes->bytes());
+    }
 
     const fs::path golden = bundle_ / manifest->outputs[0].file;
     nlohmann::json answers;

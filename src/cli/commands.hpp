@@ -12,6 +12,7 @@ void add_inspect(CLI::App& app, int& exit_code);
 void add_convert(CLI::App& app, int& exit_code);
 void add_env(CLI::App& app, int& exit_code);
 void add_generate(CLI::App& app, int& exit_code);
+void add_pack(CLI::App& app, int& exit_code);
 void add_add(CLI::App& app, int& exit_code);
 void add_check(CLI::App& app, int& exit_code);
 void add_bisect(CLI::App& app, int& exit_code);

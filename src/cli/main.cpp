@@ -5,8 +5,9 @@
 #include "cli/commands.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"mbcc: does a model saved by MXNet release X still load and compute the same "
-               "outputs on release Y?"};
+  CLI::App app{
+      "mbcc: does a model saved by MXNet release X still load and compute the same "
+      "outputs on release Y?"};
   app.require_subcommand(1);
   int exit_code = 0;
   mbcc::cli::add_version_and_doctor(app, exit_code);
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   mbcc::cli::add_convert(app, exit_code);
   mbcc::cli::add_env(app, exit_code);
   mbcc::cli::add_generate(app, exit_code);
+  mbcc::cli::add_pack(app, exit_code);
   mbcc::cli::add_add(app, exit_code);
   mbcc::cli::add_check(app, exit_code);
   mbcc::cli::add_bisect(app, exit_code);

@@ -28,24 +28,27 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Where the bytes of a source file can be read, verified against the manifest: the file itself
-// in a local store (the whole bundle validated, as check would), else the cache's verified copy.
+// Where the bytes of a source file can be read, verified against the manifest: where the local
+// store keeps it (the whole bundle validated, as check would), else the cache's verified copy,
+// which is inflated.
 class SourceFiles {
  public:
   SourceFiles(store::Store& source, std::optional<store::Cache> cache)
       : source_(source), cache_(std::move(cache)) {}
 
-  Result<std::vector<fs::path>> verified(const corpus::BundleKey& bundle,
-                                         const corpus::Manifest& manifest) {
-    std::vector<fs::path> paths;
+  Result<std::vector<corpus::FileLocation>> verified(const corpus::BundleKey& bundle,
+                                                     const corpus::Manifest& manifest) {
+    std::vector<corpus::FileLocation> places;
     if (!cache_) {  // a local store: the bundle is validated where it lies, as check does
       const fs::path dir = corpus::bundle_dir(source_.url(), bundle);
       auto valid = corpus::validate_bundle(dir);
       if (!valid) return valid.error();
       for (const corpus::BundleFile& file : manifest.files) {
-        paths.push_back(corpus::bundle_file_path(dir, file));
+        auto at = corpus::locate_bundle_file(dir, file);
+        if (!at) return at.error();
+        places.push_back(*at);
       }
-      return paths;
+      return places;
     }
     std::vector<store::CacheRequest> wanted;
     for (const corpus::BundleFile& file : manifest.files) {
@@ -54,17 +57,32 @@ class SourceFiles {
     }
     auto fetched = cache_->fetch(source_, wanted);
     if (!fetched) return fetched.error();
-    return fetched->paths;
+    for (const fs::path& path : fetched->paths) places.push_back({path, false});
+    return places;
   }
-
-  // Whether verified() gives a compressed file's content (the cache's copy) rather than the
-  // gzip'd object a local store keeps.
-  bool inflates() const { return cache_.has_value(); }
 
  private:
   store::Store& source_;
   std::optional<store::Cache> cache_;
 };
+
+// Sends one file to `key`, in the form the destination keeps it (gzip'd when the manifest says
+// "compressed"), from where the source has it (a packed local store keeps every file gzip'd).
+Status send_file(store::Store& destination, const std::string& key, const corpus::BundleFile& file,
+                 const corpus::FileLocation& from) {
+  if (from.gzipped == file.compressed) return destination.put(key, from.path);
+  auto content = read_file(from.path);
+  if (!content) return content.error();
+  const std::span<const std::byte> bytes = content->bytes();
+  if (from.gzipped) {
+    auto text = gunzip(bytes, from.path.string(), file.size);
+    if (!text) return text.error();
+    return destination.put_bytes(key, *text);
+  }
+  const std::vector<std::byte> packed =
+      gzip({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+  return destination.put_bytes(key, {reinterpret_cast<const char*>(packed.data()), packed.size()});
+}
 
 // The store's known breaks go with its bundles, unless DST has its own (and no --force).
 Status publish_expectations(store::Store& source, store::Store& destination, bool force) {
@@ -140,7 +158,7 @@ int run_publish(const PublishArgs& args) {
     }
     auto manifest = corpus::parse_manifest(*text, args.source + " " + manifest_key);
     auto paths = manifest ? files.verified(bundle, *manifest)
-                          : Result<std::vector<fs::path>>(manifest.error());
+                          : Result<std::vector<corpus::FileLocation>>(manifest.error());
     if (!paths) {
       // The source's own bundle is bad: never spread it; the others still go.
       progress.clear();
@@ -159,20 +177,7 @@ int run_publish(const PublishArgs& args) {
         if (!there) sent = there.error();
         if (!there || *there) continue;
       }
-      if (file.compressed && files.inflates()) {
-        auto content = read_file((*paths)[f]);
-        if (!content) {
-          sent = content.error();
-          continue;
-        }
-        const std::span<const std::byte> bytes = content->bytes();
-        const std::vector<std::byte> packed =
-            gzip({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
-        sent = (*destination)
-                   ->put_bytes(key, {reinterpret_cast<const char*>(packed.data()), packed.size()});
-        continue;
-      }
-      sent = (*destination)->put(key, (*paths)[f]);
+      sent = send_file(**destination, key, file, (*paths)[f]);
     }
     if (sent.ok()) sent = (*destination)->put_bytes(manifest_key, *text);
     if (!sent.ok()) {

@@ -25,8 +25,8 @@ using registry::Registry;
 constexpr std::string_view kGraphSuffix = "-symbol.json";
 
 // The graph files FILE names: itself, or every *-symbol.json under a folder (a bundle, a store),
-// with the graphs that bundles keep in their store's shared folder named by their place in the
-// bundle.
+// with the graphs that bundles keep in their store's shared folder (shared, or packed) named by
+// their place in the bundle.
 Result<std::vector<fs::path>> graph_files(const fs::path& path) {
   std::error_code ec;
   if (!fs::is_directory(path, ec)) {
@@ -42,7 +42,7 @@ Result<std::vector<fs::path>> graph_files(const fs::path& path) {
     if (!manifest) continue;  // not a bundle scan can read; its graphs, if any, are listed above
     for (const corpus::BundleFile& file : manifest->files) {
       const fs::path in_bundle = it->path().parent_path() / file.path;
-      if (file.role == corpus::FileRole::kSymbol && file.shared && !fs::exists(in_bundle)) {
+      if (file.role == corpus::FileRole::kSymbol && !fs::exists(in_bundle)) {
         files.push_back(in_bundle);
       }
     }

@@ -1,5 +1,6 @@
 #include "corpus/bundle.hpp"
 
+#include <array>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -199,9 +200,11 @@ Status read_internals_index(const fs::path& dir, Manifest& manifest) {
   const BundleFile* listed = manifest.find_file(manifest.internals.index);
   if (listed == nullptr)
     return Error::plain(manifest.internals.index, "not listed in the manifest");
+  Result<FileLocation> at = locate_bundle_file(dir, *listed);
+  if (!at.ok()) return at.error();
   Result<FileBytes> bytes = read_bundle_file(dir, *listed);
   if (!bytes.ok()) return bytes.error();
-  const fs::path path = bundle_file_path(dir, *listed);
+  const fs::path& path = at->path;
   if (bytes->size != listed->size || sha256_hex(bytes->bytes()) != listed->sha256) {
     return file_error(path, "sha256", "other bytes", listed->sha256 + " (manifest)");
   }
@@ -243,10 +246,12 @@ Result<Manifest> validate_bundle(const fs::path& dir) {
   }
 
   for (const BundleFile& listed : manifest->files) {
-    fs::path path = bundle_file_path(dir, listed);
+    Result<FileLocation> at = locate_bundle_file(dir, listed);
+    if (!at.ok()) return at.error();
+    const fs::path& path = at->path;
     // A large file is hashed as a stream and parsed from a lazy map: its readers touch only
-    // its headers, so it never becomes resident. (A compressed shared object is unpacked.)
-    const bool large = listed.size >= kStreamedFileBytes && !listed.compressed;
+    // its headers, so it never becomes resident. (A gzip'd object is unpacked.)
+    const bool large = listed.size >= kStreamedFileBytes && !at->gzipped;
     Result<FileBytes> file = large ? map_file(path) : read_bundle_file(dir, listed);
     if (!file.ok()) return file.error();
     if (file->size != listed.size) {
@@ -264,27 +269,29 @@ Result<Manifest> validate_bundle(const fs::path& dir) {
   return manifest;
 }
 
-fs::path bundle_file_path(const fs::path& dir, const BundleFile& file) {
-  fs::path in_bundle = dir / file.path;
-  if (!file.shared) return in_bundle;
-  std::error_code ec;
-  if (fs::exists(fs::symlink_status(in_bundle, ec))) return in_bundle;
-  return shared_file_path(store_of_bundle(dir), file.sha256, file.compressed);
+Result<FileLocation> locate_bundle_file(const fs::path& dir, const BundleFile& file) {
+  const fs::path in_bundle = dir / file.path;
+  const fs::path store = store_of_bundle(dir);
+  const std::array<FileLocation, 3> places = {{{in_bundle, false},
+                                               {shared_file_path(store, file.sha256, true), true},
+                                               {shared_file_path(store, file.sha256), false}}};
+  for (const FileLocation& place : places) {
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(place.path, ec))) return place;
+  }
+  return file_error(in_bundle, "files", "nothing",
+                    "the file listed in " + std::string(kManifestName) +
+                        ", in the bundle's folder or the store's shared one (" +
+                        places[1].path.string() + " or " + places[2].path.string() + ")");
 }
 
 Result<FileBytes> read_bundle_file(const fs::path& dir, const BundleFile& file) {
-  const fs::path path = bundle_file_path(dir, file);
-  std::error_code ec;
-  if (!fs::exists(fs::symlink_status(path, ec))) {
-    return file_error(
-        path, "files", "nothing",
-        "the file listed in " + std::string(kManifestName) +
-            (file.shared ? ", in the bundle's folder or the store's shared one" : ""));
-  }
-  Result<FileBytes> bytes = read_file(path);
-  if (!bytes.ok() || !file.compressed || path == dir / file.path) return bytes;
+  Result<FileLocation> at = locate_bundle_file(dir, file);
+  if (!at.ok()) return at.error();
+  Result<FileBytes> bytes = read_file(at->path);
+  if (!bytes.ok() || !at->gzipped) return bytes;
   // No more than the manifest says, so a damaged object cannot fill the memory.
-  Result<std::string> text = gunzip(bytes->bytes(), path.string(), file.size);
+  Result<std::string> text = gunzip(bytes->bytes(), at->path.string(), file.size);
   if (!text.ok()) return text.error();
   auto owner = std::make_shared<std::byte[]>(text->size());
   std::memcpy(owner.get(), text->data(), text->size());
@@ -302,9 +309,11 @@ Result<std::vector<Tensor>> read_internal_values(const fs::path& dir, const Mani
   for (const InternalEntry& e : manifest.internals.outputs) {
     const BundleFile* listed = manifest.find_file(e.tensor.file);
     if (listed == nullptr) return Error::plain(e.tensor.file, "not listed in the manifest");
-    fs::path path = bundle_file_path(dir, *listed);
+    const std::string source = (dir / listed->path).string();
     if (e.member.empty()) {
-      Result<Tensor> value = read_npy(path);
+      Result<FileBytes> bytes = read_bundle_file(dir, *listed);
+      if (!bytes.ok()) return bytes.error();
+      Result<Tensor> value = parse_npy(bytes->bytes(), bytes->owner, source);
       if (!value.ok()) return value.error();
       values.push_back(std::move(*value));
       continue;
@@ -313,14 +322,14 @@ Result<std::vector<Tensor>> read_internal_values(const fs::path& dir, const Mani
     if (archive == archives.end()) {
       Result<FileBytes> bytes = read_bundle_file(dir, *listed);
       if (!bytes.ok()) return bytes.error();
-      Result<std::vector<NpzEntry>> members = parse_npz(bytes->bytes(), path.string());
+      Result<std::vector<NpzEntry>> members = parse_npz(bytes->bytes(), source);
       if (!members.ok()) return members.error();
       archive = archives.emplace(e.tensor.file, std::map<std::string, Tensor>{}).first;
       for (NpzEntry& m : *members) archive->second.emplace(m.name, std::move(m.array.values));
     }
     auto member = archive->second.find(e.member);
     if (member == archive->second.end()) {
-      return Error::plain(path.string(), "holds no member " + e.member);
+      return Error::plain(source, "holds no member " + e.member);
     }
     values.push_back(member->second);
   }

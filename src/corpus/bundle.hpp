@@ -19,15 +19,24 @@ namespace mbcc::corpus {
 // folder holding kUnconvertedName fails with the reason it gives.
 Result<Manifest> validate_bundle(const std::filesystem::path& dir);
 
-// Where a listed file's bytes are: in the bundle's folder, or for a shared file absent from it
-// (a bundle read in place from a store that keeps shared files), in the store's shared folder.
-std::filesystem::path bundle_file_path(const std::filesystem::path& dir, const BundleFile& file);
+// Where a listed file's bytes are, and whether they are gzip'd there.
+struct FileLocation {
+  std::filesystem::path path;
+  bool gzipped = false;
+};
 
-// The bytes of a listed file: from the bundle's folder, else its shared copy, inflated when
-// that is compressed. The error names the file; sizes and sha256 are the caller's to check.
+// Where a listed file of the bundle in `dir` is kept: in the bundle's folder, else in its
+// store's shared folder under its sha256, gzip'd or plain (a shared file, or any file of a
+// bundle that `mbcc pack` packed: its manifest is unchanged). The error names the file and every
+// place looked. Every reader of a local bundle's files finds them here.
+Result<FileLocation> locate_bundle_file(const std::filesystem::path& dir, const BundleFile& file);
+
+// The bytes of a listed file, found by locate_bundle_file and inflated when gzip'd there. The
+// error names the file; sizes and sha256 are the caller's to check.
 Result<FileBytes> read_bundle_file(const std::filesystem::path& dir, const BundleFile& file);
 
-// The store key of a listed file of `bundle`: its shared object, or its place in the bundle.
+// The store key of a listed file of `bundle` as its manifest implies it: its shared object, or
+// its place in the bundle (a local store may keep the latter in its shared folder, packed).
 std::string stored_file_key(const BundleKey& bundle, const BundleFile& file);
 
 // The golden value of every internal output of the bundle in `dir`, in manifest order: each

@@ -259,12 +259,12 @@ TEST_F(SharedBundle, ValidatesFromTheSharedFolder) {
   const BundleFile* output = result->find_file("data/output_0.npy");
   ASSERT_NE(output, nullptr);
   EXPECT_TRUE(output->shared);
-  EXPECT_EQ(bundle_file_path(bundle_, *output), object_);
+  EXPECT_EQ(locate_bundle_file(bundle_, *output)->path, object_);
   EXPECT_EQ(stored_file_key({"1.9.1", "fc", "module-checkpoint"}, *output),
             "objects/" + output->sha256.substr(0, 2) + "/" + output->sha256);
   // A view holds the file in the bundle's folder: that copy is the one read.
   fs::copy_file(object_, bundle_ / "data/output_0.npy");
-  EXPECT_EQ(bundle_file_path(bundle_, *output), bundle_ / "data/output_0.npy");
+  EXPECT_EQ(locate_bundle_file(bundle_, *output)->path, bundle_ / "data/output_0.npy");
   EXPECT_TRUE(validate_bundle(bundle_).ok());
 }
 
@@ -272,8 +272,9 @@ TEST_F(SharedBundle, MissingSharedFileIsNamedWithBothPlaces) {
   fs::remove(object_);
   Result<Manifest> result = validate_bundle(bundle_);
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().source, object_.string());
-  EXPECT_NE(result.error().message().find("shared"), std::string::npos);
+  EXPECT_EQ(result.error().source, (bundle_ / "data/output_0.npy").string());
+  EXPECT_NE(result.error().message().find(object_.string()), std::string::npos)
+      << result.error().message();
 }
 
 TEST_F(SharedBundle, AlteredSharedFileIsAShaMismatch) {
@@ -291,6 +292,85 @@ TEST_F(SharedBundle, SchemaOneManifestCannotShareFiles) {
   Result<Manifest> result = validate_bundle(bundle_);
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.error().message().find("shared"), std::string::npos);
+}
+
+// A bundle of schema 1, none of its files marked shared, whose files a packed store keeps in its
+// shared folder (gzip'd, or plain): its manifest is unchanged, and it is read from there.
+class PackedBundle : public testing::TempDir {
+ protected:
+  void SetUp() override {
+    TempDir::SetUp();
+    bundle_ = bundle_dir(dir_, {"1.9.1", "fc", "module-checkpoint"});
+    manifest_ = testing::make_bundle(bundle_);
+    manifest_.schema_version = 1;
+    testing::write_manifest_file(bundle_, manifest_);
+    for (const BundleFile& f : manifest_.files) {
+      const std::vector<std::byte> bytes = testing::read_bytes(bundle_ / f.path);
+      // The graph stays plain, as a schema-2 shared file is kept: both forms are found.
+      const bool gzipped = f.role != FileRole::kSymbol;
+      const fs::path object = shared_file_path(dir_, f.sha256, gzipped);
+      testing::write_bytes(
+          object,
+          gzipped ? gzip({reinterpret_cast<const char*>(bytes.data()), bytes.size()}) : bytes);
+      fs::remove(bundle_ / f.path);
+    }
+  }
+  const BundleFile& listed(const std::string& path) { return *manifest_.find_file(path); }
+  fs::path bundle_;
+  Manifest manifest_;
+};
+
+TEST_F(PackedBundle, ValidatesAndReadsItsFilesFromTheSharedFolder) {
+  Result<Manifest> result = validate_bundle(bundle_);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  EXPECT_EQ(*result, manifest_);
+  const BundleFile& output = listed("data/output_0.npy");
+  EXPECT_FALSE(output.shared);
+  Result<FileLocation> at = locate_bundle_file(bundle_, output);
+  ASSERT_TRUE(at.ok());
+  EXPECT_EQ(at->path, shared_file_path(dir_, output.sha256, true));
+  EXPECT_TRUE(at->gzipped);
+  Result<FileBytes> bytes = read_bundle_file(bundle_, output);
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message();
+  EXPECT_EQ(sha256_hex(bytes->bytes()), output.sha256);
+  const BundleFile& graph = listed("model/fc-symbol.json");
+  EXPECT_EQ(locate_bundle_file(bundle_, graph)->path, shared_file_path(dir_, graph.sha256));
+  EXPECT_FALSE(locate_bundle_file(bundle_, graph)->gzipped);
+}
+
+TEST_F(PackedBundle, ACopyInTheBundlesFolderIsReadFirst) {
+  const BundleFile& output = listed("data/output_0.npy");
+  testing::write_bytes(bundle_ / output.path, serialize_npy(testing::float_tensor({2, 2}, 2.0F)));
+  EXPECT_EQ(locate_bundle_file(bundle_, output)->path, bundle_ / output.path);
+  EXPECT_TRUE(validate_bundle(bundle_).ok());
+}
+
+TEST_F(PackedBundle, ADamagedObjectIsAShaMismatchNamingIt) {
+  const BundleFile& output = listed("data/output_0.npy");
+  const fs::path object = shared_file_path(dir_, output.sha256, true);
+  std::vector<std::byte> bytes = serialize_npy(testing::float_tensor({2, 2}, 2.0F));
+  bytes.back() ^= std::byte{0x01};
+  testing::write_bytes(object, gzip({reinterpret_cast<const char*>(bytes.data()), bytes.size()}));
+  Result<Manifest> result = validate_bundle(bundle_);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().source, object.string());
+  EXPECT_EQ(result.error().field, "sha256");
+  EXPECT_EQ(result.error().found, sha256_hex(bytes));
+}
+
+TEST_F(PackedBundle, AFileInNeitherPlaceIsNamedWithBothPlaces) {
+  const BundleFile& params = listed("model/fc-0000.params");
+  fs::remove(shared_file_path(dir_, params.sha256, true));
+  Result<Manifest> result = validate_bundle(bundle_);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().source, (bundle_ / params.path).string());
+  EXPECT_EQ(result.error().field, "files");
+  const std::string message = result.error().message();
+  EXPECT_NE(message.find(shared_file_path(dir_, params.sha256, true).string()), std::string::npos)
+      << message;
+  EXPECT_NE(message.find(shared_file_path(dir_, params.sha256).string() + ")"), std::string::npos)
+      << message;
+  EXPECT_FALSE(read_bundle_file(bundle_, params).ok());
 }
 
 // Schema 3 in a store that keeps shared files: every file gzip'd in STORE/objects, the internals'

@@ -1,6 +1,5 @@
 #include "corpus/generate.hpp"
 
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,7 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstdio>  // renameat2
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -19,7 +18,6 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.hpp"
-#include "base/gzip.hpp"
 #include "base/locked_dir.hpp"
 #include "base/sha256.hpp"
 #include "corpus/bundle.hpp"
@@ -264,10 +262,6 @@ std::string first_difference(const Manifest& existing, const Manifest& fresh) {
   return "the file lists differ";
 }
 
-int rename_noreplace(const fs::path& from, const fs::path& to) {
-  return ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
-}
-
 CaseReport make_report(const ProbeCase& c, CaseOutcome outcome, std::string reason = {}) {
   return {c.model, c.save_api, outcome, std::move(reason)};
 }
@@ -282,7 +276,7 @@ CaseReport place_bundle(const fs::path& src, const Manifest& fresh, const ProbeC
   if (ec)
     return make_report(c, CaseOutcome::kRejected,
                        "cannot create " + target.parent_path().string() + ": " + ec.message());
-  if (rename_noreplace(src, target) == 0) return make_report(c, CaseOutcome::kWritten);
+  if (detail::rename_noreplace(src, target) == 0) return make_report(c, CaseOutcome::kWritten);
   if (errno != EEXIST && errno != ENOTEMPTY) {
     return make_report(c, CaseOutcome::kRejected,
                        "cannot move into " + target.string() + ": " + std::strerror(errno));
@@ -300,7 +294,7 @@ CaseReport place_bundle(const fs::path& src, const Manifest& fresh, const ProbeC
   // rather than a mixed one, and the old one is cleaned up with the folder.
   fs::path aside = work.path() / "replaced";
   fs::remove_all(aside, ec);
-  if (::rename(target.c_str(), aside.c_str()) != 0 || rename_noreplace(src, target) != 0) {
+  if (::rename(target.c_str(), aside.c_str()) != 0 || detail::rename_noreplace(src, target) != 0) {
     return make_report(c, CaseOutcome::kRejected,
                        "cannot replace " + target.string() + ": " + std::strerror(errno));
   }
@@ -314,41 +308,13 @@ CaseReport place_bundle(const fs::path& src, const Manifest& fresh, const ProbeC
 // again. A kill leaves at most unreferenced shared files, never a bundle that lacks one.
 Status share_files(const fs::path& src, Manifest& manifest, const fs::path& store) {
   for (BundleFile& file : manifest.files) {
-    const fs::path from = src / file.path;
-    const fs::path to = shared_file_path(store, file.sha256, /*compressed=*/true);
-    std::error_code ec;
-    fs::create_directories(to.parent_path(), ec);
-    if (ec) return store_error(to.parent_path(), "cannot create", ec.message());
-    Result<FileBytes> bytes = read_file(from);
-    if (!bytes.ok()) return bytes.error();
-    const std::span<const std::byte> data = bytes->bytes();
-    const fs::path packed = src / (file.path + std::string(kCompressedSuffix));
-    Status written =
-        write_file_atomic(packed, gzip({reinterpret_cast<const char*>(data.data()), data.size()}));
-    if (!written.ok()) return written.error();
-    fs::remove(from, ec);
-    if (rename_noreplace(packed, to) != 0) {
-      if (errno != EEXIST)
-        return store_error(to, "cannot move a shared file", std::strerror(errno));
-      // gzip's output is the same for the same bytes, so the copy there has this size.
-      const std::uintmax_t there = fs::file_size(to, ec);
-      const std::uintmax_t ours = fs::file_size(packed, ec);
-      if (ec || there != ours) {
-        return store_error(to, "a shared file of another size has this sha256's name",
-                           ec ? ec.message() : std::to_string(there) + " bytes");
-      }
-      fs::remove(packed, ec);
-    }
+    Result<bool> moved = detail::move_to_shared(src / file.path, file, store, src);
+    if (!moved.ok()) return moved.error();
     file.shared = true;
     file.compressed = true;
   }
-  // The emptied folders go too (each takes a block on disk): the bundle is its manifest alone.
-  for (const BundleFile& file : manifest.files) {
-    for (fs::path dir = fs::path(file.path).parent_path(); !dir.empty(); dir = dir.parent_path()) {
-      std::error_code ec;
-      fs::remove(src / dir, ec);  // refused, as it should be, while the folder holds a file
-    }
-  }
+  // The emptied folders go too: the bundle is its manifest alone.
+  detail::remove_emptied_folders(src, manifest);
   return Ok{};
 }
 

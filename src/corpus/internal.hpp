@@ -2,7 +2,11 @@
 // probe's own files have in common.
 #pragma once
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
+
+#include "base/result.hpp"
 
 #include "corpus/json_reader.hpp"
 #include "corpus/manifest.hpp"
@@ -35,5 +39,21 @@ std::string utc_now();
 
 // A bundle-relative path: '/'-separated, no empty, "." or ".." part, not absolute.
 bool is_bundle_path(std::string_view path);
+
+// rename(2) that fails with EEXIST (or ENOTEMPTY) rather than replace `to`; errno says why.
+int rename_noreplace(const std::filesystem::path& from, const std::filesystem::path& to);
+
+// Moves the file at `from`, a listed `file` of a bundle, into the store's shared folder gzip'd
+// (shared_file_path(store, sha256, true)), through a temporary file in `scratch` (on the store's
+// file system); returns whether it wrote a new object. Its bytes must match the listing. Content
+// already there is not written again, but is checked, as `from` goes only once the object is in
+// place and holds the same bytes.
+Result<bool> move_to_shared(const std::filesystem::path& from, const BundleFile& file,
+                            const std::filesystem::path& store,
+                            const std::filesystem::path& scratch);
+
+// Removes the folders of the bundle in `dir` that its files left empty (each takes a block on
+// disk); returns how many.
+std::size_t remove_emptied_folders(const std::filesystem::path& dir, const Manifest& manifest);
 
 }  // namespace mbcc::corpus::detail

@@ -47,6 +47,23 @@ Status link_into_view(const BundleFiles& files, const std::vector<fs::path>& cac
   return Ok{};
 }
 
+// How the store keeps a listed file: under the key its manifest implies, but in a local store
+// wherever locate_bundle_file finds it (a packed bundle keeps every file in the shared folder).
+store::CacheRequest file_request(store::Store& store, const BundleKey& bundle,
+                                 const BundleFile& file) {
+  store::CacheRequest request{stored_file_key(bundle, file), file.sha256, file.size,
+                              file.compressed};
+  if (store::is_s3_url(store.url())) return request;
+  const fs::path dir = bundle_dir(store.url(), bundle);
+  Result<FileLocation> at = locate_bundle_file(dir, file);
+  if (!at.ok()) return request;  // the fetch names the key it lacks
+  const bool in_bundle = at->path == dir / file.path;
+  request.key = in_bundle ? bundle_object_key(bundle, file.path)
+                          : shared_object_key(file.sha256, at->gzipped);
+  request.gzipped = at->gzipped;
+  return request;
+}
+
 }  // namespace
 
 Result<std::vector<StoreBundle>> list_store_bundles(store::Store& store) {
@@ -109,8 +126,7 @@ Result<PullResult> pull_bundles(store::Store& store, store::Cache& cache,
     auto manifest = read_manifest(manifests[b].dest);
     if (!manifest) continue;  // copied as it is: the check says ARTIFACT_CORRUPT and why
     for (const BundleFile& file : manifest->files) {
-      wanted[b].requests.push_back(
-          {stored_file_key(bundles[b].key, file), file.sha256, file.size, file.compressed});
+      wanted[b].requests.push_back(file_request(store, bundles[b].key, file));
       wanted[b].destinations.push_back(bundle_dir(view, bundles[b].key) / file.path);
       all.push_back(wanted[b].requests.back());
     }
