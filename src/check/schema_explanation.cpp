@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <regex>
+#include <string>
+#include <tuple>
 #include <utility>
 
 #include "corpus/bundle.hpp"
@@ -61,15 +63,26 @@ const std::vector<registry::Registry>* RegistryHistory::get() {
 }
 
 void explain_refusals(RegistryHistory& registries, std::span<CheckResult> checks) {
+  // The explanation depends on the refusal and the candidate only, which thousands of checks of
+  // a matrix share: each is worked out once.
+  using Refusal = std::tuple<MessageKind, std::string, std::string, std::string>;
+  std::map<Refusal, std::string> explained;
   for (CheckResult& check : checks) {
     if (!explainable(check)) continue;
     const std::vector<registry::Registry>* history = registries.get();
     if (history == nullptr) return;
     CandidateMessage& message = *check.message;
+    const std::string op =
+        message.kind.kind == MessageKind::kMissingOperator ? "" : refusing_op(message.text);
+    const Refusal refusal{message.kind.kind, message.kind.subject, op, check.key.candidate};
+    if (auto known = explained.find(refusal); known != explained.end()) {
+      message.explanation = known->second;
+      continue;
+    }
     if (message.kind.kind == MessageKind::kMissingOperator) {
       message.explanation =
           registry::explain_operator(*history, message.kind.subject, check.key.candidate);
-    } else if (const std::string op = refusing_op(message.text); !op.empty()) {
+    } else if (!op.empty()) {
       message.explanation =
           registry::explain_argument(*history, op, message.kind.subject, check.key.candidate);
     } else {  // the message does not name the op: every op it can be about, if few
@@ -81,6 +94,7 @@ void explain_refusals(RegistryHistory& registries, std::span<CheckResult> checks
             registry::explain_argument(*history, ops[i], message.kind.subject, check.key.candidate);
       }
     }
+    explained.emplace(refusal, message.explanation);
   }
 }
 
