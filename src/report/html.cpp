@@ -310,7 +310,7 @@ json html_page_data(std::span<const RunResult> reports) {
     for (const auto& [key, value] : full["timings"].items()) {
       check[key] = short_number(value.get<double>());
     }
-    check["bundle"] = bundle_facts(full["bundle"], packer.strings);
+    check["bundle"] = bundle_facts(shown.checks[i].bundle, packer.strings);
     check["detail"] = full["detail"] == "" ? json(nullptr) : full["detail"];
     check["message"] = full["message"];
     check["first_divergence"] = full["first_divergence"];
