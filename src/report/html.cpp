@@ -30,20 +30,11 @@ static_assert(kHtmlPage.find(kDataMarker) != std::string_view::npos &&
 // page bigger. NaN and infinities are strings here, as in report.json.
 json rounded(double value) { return std::stod(fmt::format("{:.4g}", value)); }
 
-// Values that many checks hold alike, stored once in the page's "strings" and referred to by
-// their index there: names, and the candidates' messages and the statistics of outputs, which
-// repeat across a release matrix (62,160 checks of the corpus hold 1,711 distinct messages).
-constexpr std::array<std::string_view, 25> kInternedPaths = {"check/producer",
-                                                             "check/model",
-                                                             "check/save_api",
-                                                             "check/load_api",
-                                                             "check/candidate",
-                                                             "check/direction",
-                                                             "check/verdict",
-                                                             "check/raw_verdict",
-                                                             "check/detail",
-                                                             "check/message/text",
-                                                             "check/message/kind",
+// Values that many checks hold alike within a check's member, stored once in the page's
+// "strings" and referred to by their index there: the candidates' messages and the statistics
+// of outputs repeat across a release matrix. A check's own members are deduplicated by their
+// column instead (columns_json).
+constexpr std::array<std::string_view, 11> kInternedPaths = {"check/message/kind",
                                                              "check/message/subject",
                                                              "check/message/explanation",
                                                              "check/outputs/*/name",
@@ -53,21 +44,22 @@ constexpr std::array<std::string_view, 25> kInternedPaths = {"check/producer",
                                                              "check/outputs/*/stats",
                                                              "check/outputs/*/tolerance",
                                                              "check/outputs/*/shape",
-                                                             "check/outputs/*/expected_shape",
-                                                             "check/attempts",
-                                                             "check/outputs",
-                                                             "check/shared_run"};
+                                                             "check/outputs/*/expected_shape"};
+
+// Texts stored as the indexes of their lines in "strings": MXNet's messages differ in a line
+// or two and share their stack traces and warnings (3,223 messages of the full matrix hold
+// 2.8 MB, their distinct lines 0.8 MB).
+constexpr std::string_view kLinedPath = "check/message/text";
 
 bool interned_path(const std::string& path) {
   return std::find(kInternedPaths.begin(), kInternedPaths.end(), path) != kInternedPaths.end();
 }
 
-// Equal values stored once: a bundle's facts are the same for every check of the bundle, and
-// a producer's name for every check of the producer.
+// Equal values stored once and referred to by their index: a bundle's facts are the same for
+// every check of the bundle, and a producer's name for every check of the producer.
 class Interned {
  public:
-  json index_of(const json& value) {
-    if (value.is_null()) return nullptr;
+  std::size_t index_of(const json& value) {
     // candidates' messages are arbitrary bytes: the key replaces what is not UTF-8, as the page
     auto [it, fresh] = index_.try_emplace(
         value.dump(-1, ' ', false, json::error_handler_t::replace), values_.size());
@@ -95,14 +87,22 @@ struct Packer {
 };
 
 json Packer::pack(const json& value, const std::string& path) {
-  if (interned_path(path)) return strings.index_of(pack_value(value, path));
-  json packed = pack_value(value, path);
-  // A check's rarer members come last, and its trailing nulls are left out (the page reads a
-  // missing member as null): most checks of a release matrix end early.
-  if (path == "check") {
-    while (!packed.empty() && packed.back().is_null()) packed.erase(packed.size() - 1);
+  if (interned_path(path)) {
+    return value.is_null() ? json(nullptr) : json(strings.index_of(pack_value(value, path)));
   }
-  return packed;
+  if (path == "check/bundle") return value;  // bundle_facts packed it
+  if (path == kLinedPath) {
+    json lines = json::array();
+    const std::string& text = value.get_ref<const std::string&>();
+    for (std::size_t from = 0;;) {
+      const std::size_t end = text.find('\n', from);
+      lines.push_back(strings.index_of(text.substr(from, end - from)));
+      if (end == std::string::npos) break;
+      from = end + 1;
+    }
+    return lines;
+  }
+  return pack_value(value, path);
 }
 
 json Packer::pack_value(const json& value, const std::string& path) {
@@ -132,6 +132,53 @@ json Packer::pack_value(const json& value, const std::string& path) {
   }
   return value;
 }
+
+// A bundle's facts (the manifest's, any JSON) with each string stored once in `strings`: the
+// files' paths and sha256s and the producers' builds repeat across bundles. In the result a
+// number is the index of a string, and a string is the JSON text of a number.
+json bundle_facts(const json& value, Interned& strings) {
+  if (value.is_string()) return strings.index_of(value);
+  if (value.is_number()) return value.dump();
+  if (value.is_object()) {
+    json object = json::object();
+    for (const auto& [key, item] : value.items()) object[key] = bundle_facts(item, strings);
+    return object;
+  }
+  if (value.is_array()) {
+    json items = json::array();
+    for (const json& item : value) items.push_back(bundle_facts(item, strings));
+    return items;
+  }
+  return value;
+}
+
+// The digits of a column's codes: 64 of them, none that JSON or HTML would escape.
+constexpr std::string_view kCodeDigits =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+// One member of every check: its distinct values once, and each check's as a fixed-width code,
+// the index of its value in base 64 (a release matrix has 20 candidates, 1,978 bundles).
+class Column {
+ public:
+  void add(const json& value) { codes_.push_back(distinct_.index_of(value)); }
+  json to_json() const {
+    const json& values = distinct_.values();
+    std::size_t width = 0;  // none when every check holds the same (one night: no history)
+    for (std::size_t room = 1; room < values.size(); room *= kCodeDigits.size()) ++width;
+    std::string codes(codes_.size() * width, ' ');
+    for (std::size_t i = 0; i < codes_.size(); ++i) {
+      std::size_t code = codes_[i];
+      for (std::size_t k = width; k-- > 0; code /= kCodeDigits.size()) {
+        codes[i * width + k] = kCodeDigits[code % kCodeDigits.size()];
+      }
+    }
+    return {{"values", values}, {"width", width}, {"codes", codes}};
+  }
+
+ private:
+  Interned distinct_;
+  std::vector<std::size_t> codes_;
+};
 
 // A candidate's message as the page shows it: its first 1,000 characters (MXNet's stack traces
 // run long), the rest in report.json.
@@ -242,16 +289,7 @@ json html_page_data(std::span<const RunResult> reports) {
 
   json report = report_to_json(shown);
   Packer packer;
-  // the names every check refers to get the shortest indexes
-  for (const json& check : report["checks"]) {
-    for (const char* key : {"producer", "model", "save_api", "load_api", "candidate", "direction",
-                            "verdict", "raw_verdict"}) {
-      packer.strings.index_of(check[key]);
-    }
-  }
-  Interned bundles;
-  Interned expectations;
-  json checks = json::array();
+  std::vector<Column> columns;
   std::set<std::string, ReleaseNameLess> producers;
   for (std::size_t i = 0; i < shown.checks.size(); ++i) {
     json& full = report["checks"][i];
@@ -261,25 +299,30 @@ json html_page_data(std::span<const RunResult> reports) {
       full["first_divergence"]["comparison"]["stats"]["abs_error_histogram"].erase("edges");
     }
     if (full["message"].is_object()) full["message"]["text"] = shortened(full["message"]["text"]);
-    // What the page shows of a check, the members most checks hold first; `failure` it derives
-    // from the verdict, the direction and the run's forward policy.
+    // What the page shows of a check; `failure` it derives from the verdict, the direction and
+    // the run's forward policy.
     json check = json::object();
-    for (const char* key : {"producer", "model", "save_api", "load_api", "candidate", "direction",
-                            "verdict", "raw_verdict", "timings", "attempts", "outputs"}) {
+    for (const char* key :
+         {"producer", "model", "save_api", "load_api", "candidate", "direction", "verdict",
+          "raw_verdict", "attempts", "outputs", "shared_run", "from_cache"}) {
       check[key] = full[key];
     }
-    for (json& value : check["timings"]) value = short_number(value.get<double>());
-    check["shared_run"] = full["shared_run"];
-    check["from_cache"] = full["from_cache"];
-    check["bundle"] = bundles.index_of(full["bundle"]);
+    for (const auto& [key, value] : full["timings"].items()) {
+      check[key] = short_number(value.get<double>());
+    }
+    check["bundle"] = bundle_facts(shown.checks[i].bundle, packer.strings);
     check["detail"] = full["detail"] == "" ? json(nullptr) : full["detail"];
     check["message"] = full["message"];
     check["first_divergence"] = full["first_divergence"];
-    check["expectation"] = expectations.index_of(full["expectation"]);
+    check["expectation"] = full["expectation"];
     check["history"] = histories.empty() ? json(nullptr) : history_json(histories[i]);
-    checks.push_back(packer.pack(check, "check"));
+    const json packed = packer.pack(check, "check");
+    columns.resize(packed.size());
+    for (std::size_t f = 0; f < packed.size(); ++f) columns[f].add(packed[f]);
     producers.insert(shown.checks[i].key.producer);
   }
+  json packed_columns = json::array();
+  for (const Column& column : columns) packed_columns.push_back(column.to_json());
 
   json verdicts = json::array();
   for (const VerdictInfo& info : kVerdictTable) {
@@ -304,9 +347,10 @@ json html_page_data(std::span<const RunResult> reports) {
           {"schemas", packer.schemas},
           {"strings", packer.strings.values()},
           {"interned", kInternedPaths},
-          {"bundles", bundles.values()},
-          {"expectations", expectations.values()},
-          {"checks", checks}};
+          {"lined", kLinedPath},
+          {"code_digits", kCodeDigits},
+          {"check_count", shown.checks.size()},
+          {"columns", packed_columns}};
 }
 
 std::string html_report(std::span<const RunResult> reports) {

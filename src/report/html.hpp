@@ -33,8 +33,9 @@ std::vector<const RunResult*> nights_in_order(std::span<const RunResult> reports
 std::vector<CheckHistory> check_histories(std::span<const RunResult* const> nights);
 
 // The data the page draws, as embedded in it. Objects of the report.json schema are packed as
-// arrays of their values, their keys listed once under "schemas", and the strings nearly every
-// check holds (its key, verdicts, dtypes) stored once under "strings"; see html_page.html.
+// arrays of their values, their keys listed once under "schemas"; the checks are "columns", one
+// per member, each value once and a short code per check; what repeats within members (bundle
+// facts' strings, message lines, dtypes) is stored once under "strings"; see html_page.html.
 nlohmann::ordered_json html_page_data(std::span<const RunResult> reports);
 
 // The page for one or more reports (several nights of one store): the newest is shown, all

@@ -136,8 +136,12 @@ json to_json(const CheckResult& c, ForwardPolicy forward) {
             {"overhead_ms", c.timings.overhead_ms}}},
           {"attempts", attempts},
           {"shared_run", c.shared_run.empty() ? json(nullptr) : json(c.shared_run)},
-          {"from_cache", c.from_cache},
-          {"bundle", c.bundle}};
+          {"from_cache", c.from_cache}};
+}
+
+// Where report.json keeps a bundle's facts, shared by its checks (every candidate, load API).
+std::string bundle_key(const CheckKey& key) {
+  return fmt::format("{}/{}/{}", key.producer, key.model, key.save_api);
 }
 
 // The reader stops at the first bad value with a FormatError, which report_from_json turns
@@ -343,8 +347,10 @@ ExpectationRecord expectation(const json& v, const std::string& path) {
 }
 
 // `releases`: each candidate's release, for reports of schema 1, which have no direction.
+// `bundles`: the facts of $.bundles (schema 3) by bundle_key.
 CheckResult check(const json& v, const std::string& path,
-                  const std::map<std::string, std::string>& releases) {
+                  const std::map<std::string, std::string>& releases,
+                  const std::map<std::string, const json*>& bundles) {
   CheckResult c;
   c.key.producer = member(v, path, "producer", str);
   c.key.model = member(v, path, "model", str);
@@ -397,7 +403,16 @@ CheckResult check(const json& v, const std::string& path,
     if (!cached.is_boolean()) fail(path + ".from_cache", describe(cached), "true or false");
     c.from_cache = cached.get<bool>();
   }
-  c.bundle = field(v, path, "bundle");
+  // Up to schema 2 each check holds its bundle's facts; from 3 only a check whose facts differ
+  // from those of $.bundles (a merge of reports of different stores).
+  if (v.contains("bundle")) {
+    c.bundle = v["bundle"];
+  } else if (auto shared = bundles.find(bundle_key(c.key)); shared != bundles.end()) {
+    c.bundle = *shared->second;
+  } else {
+    fail(path + ".bundle", "nothing",
+         fmt::format("an object, or $.bundles[\"{}\"]", bundle_key(c.key)));
+  }
   if (!c.bundle.is_object()) fail(path + ".bundle", describe(c.bundle), "an object");
   return c;
 }
@@ -405,10 +420,17 @@ CheckResult check(const json& v, const std::string& path,
 RunResult run_result(const json& document) {
   const std::string root = "$";
   const json& schema = field(document, root, "schema");
-  if (schema != kReportSchema && schema != kReportSchemaV1) {
-    fail("$.schema", describe(schema), fmt::format("{} or {}", kReportSchema, kReportSchemaV1));
+  if (schema != kReportSchema && schema != kReportSchemaV2 && schema != kReportSchemaV1) {
+    fail("$.schema", describe(schema),
+         fmt::format("{}, {} or {}", kReportSchema, kReportSchemaV2, kReportSchemaV1));
   }
   const bool v1 = schema == kReportSchemaV1;
+  std::map<std::string, const json*> bundles;
+  if (schema == kReportSchema) {
+    const json& all = field(document, root, "bundles");
+    if (!all.is_object()) fail("$.bundles", describe(all), "an object");
+    for (const auto& [key, facts] : all.items()) bundles.emplace(key, &facts);
+  }
   RunResult r;
   const json& run = field(document, root, "run");
   const auto strings = [](const json& a, const std::string& p) { return each(a, p, str); };
@@ -435,9 +457,10 @@ RunResult run_result(const json& document) {
   r.run.expectations = member(run, "$.run", "expectations", str);
   r.run.started_at = member(run, "$.run", "started_at", utc_time);
   r.run.finished_at = member(run, "$.run", "finished_at", utc_time);
-  r.checks = member(document, root, "checks", [&releases](const json& a, const std::string& p) {
-    return each(
-        a, p, [&releases](const json& c, const std::string& cp) { return check(c, cp, releases); });
+  r.checks = member(document, root, "checks", [&](const json& a, const std::string& p) {
+    return each(a, p, [&](const json& c, const std::string& cp) {
+      return check(c, cp, releases, bundles);
+    });
   });
   r.expired_expectations =
       member(document, root, "expired_expectations",
@@ -459,12 +482,20 @@ json report_to_json(const RunResult& result) {
   uint64_t failures = 0;
   uint64_t forward_failures = 0;
   json checks = json::array();
+  json bundles = json::object();
+  std::map<std::string, const nlohmann::json*> facts_of;  // bundles' own lookup is linear
   std::size_t from_cache = 0;
   for (const CheckResult& c : result.checks) {
     from_cache += c.from_cache ? 1 : 0;
     failures += fails_run(c, forward) ? 1 : 0;
     forward_failures += is_failure(c.verdict) && c.direction == Direction::kForward ? 1 : 0;
     checks.push_back(to_json(c, forward));
+    auto [shared, fresh] = facts_of.try_emplace(bundle_key(c.key), &c.bundle);
+    if (fresh) {
+      bundles[shared->first] = c.bundle;
+    } else if (*shared->second != c.bundle) {
+      checks.back()["bundle"] = c.bundle;
+    }
   }
   json transitions = json::array();
   for (const Transition& t : find_transitions(result)) transitions.push_back(to_json(t));
@@ -491,6 +522,7 @@ json report_to_json(const RunResult& result) {
           {"run_errors", result.run_errors},
           {"expired_expectations", expired},
           {"transitions", transitions},
+          {"bundles", bundles},
           {"checks", checks}};
 }
 

@@ -15,7 +15,10 @@ namespace mbcc {
 
 // Schema 2 adds each check's direction, the candidates' releases, the forward policy and the
 // transitions; a report of schema 1 still reads, its directions taken from release order.
-inline constexpr std::string_view kReportSchema = "mbcc-report/2";
+// Schema 3 keeps each bundle's facts once, in $.bundles, instead of in each of its checks
+// (half of a release matrix's report); reports of schema 2 and 1 still read.
+inline constexpr std::string_view kReportSchema = "mbcc-report/3";
+inline constexpr std::string_view kReportSchemaV2 = "mbcc-report/2";
 inline constexpr std::string_view kReportSchemaV1 = "mbcc-report/1";
 
 nlohmann::ordered_json report_to_json(const RunResult& result);

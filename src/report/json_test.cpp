@@ -39,7 +39,7 @@ TEST(ReportJson, KeepsNaNAndInfinityAsStrings) {
 
 TEST(ReportJson, SummaryCountsEveryVerdict) {
   const nlohmann::ordered_json document = report_to_json(test_run());
-  EXPECT_EQ(document["schema"], "mbcc-report/2");
+  EXPECT_EQ(document["schema"], "mbcc-report/3");
   const nlohmann::ordered_json& summary = document["summary"];
   EXPECT_EQ(summary["checks"], 6);
   EXPECT_EQ(summary["failures"], 3);  // drift, load failure, corrupt artifact
@@ -51,7 +51,7 @@ TEST(ReportJson, SummaryCountsEveryVerdict) {
   EXPECT_EQ(document["run"]["started_at"], "2025-06-01T02:00:00Z");
   EXPECT_EQ(document["checks"][2]["message"]["kind"], "parameter_name_mismatch");
   EXPECT_EQ(document["checks"][2]["message"]["subject"], "conv0_weight");
-  EXPECT_EQ(document["checks"][0]["bundle"]["seeds"]["weights"], 7);
+  EXPECT_EQ(document["bundles"]["1.5.1/lenet/gluon-export"]["seeds"]["weights"], 7);
   EXPECT_EQ(document["checks"][0]["outputs"][0]["stats"]["abs_error_histogram"]["counts"].size(),
             kAbsErrorHistogramEdges.size() + 1);
 }
@@ -93,10 +93,10 @@ TEST(ReportJson, ErrorsGiveTheJsonPath) {
 
 TEST(ReportJson, RefusesAnotherSchema) {
   nlohmann::ordered_json document = report_to_json(test_run());
-  document["schema"] = "mbcc-report/3";
+  document["schema"] = "mbcc-report/4";
   Error e = read_error(document);
   EXPECT_EQ(e.location, "$.schema");
-  EXPECT_EQ(e.allowed, "mbcc-report/2 or mbcc-report/1");
+  EXPECT_EQ(e.allowed, "mbcc-report/3, mbcc-report/2 or mbcc-report/1");
   EXPECT_FALSE(parse_report_json("{", "report.json").ok());
 }
 
@@ -122,7 +122,11 @@ TEST(ReportJson, ASchema1ReportReadsWithDirectionsFromReleaseOrder) {
   document["schema"] = "mbcc-report/1";
   document["run"].erase("candidate_releases");
   document["run"].erase("forward");
-  for (auto& check : document["checks"]) check.erase("direction");
+  document.erase("bundles");
+  for (std::size_t i = 0; i < document["checks"].size(); ++i) {
+    document["checks"][i].erase("direction");
+    document["checks"][i]["bundle"] = test_run().checks[i].bundle;
+  }
   Result<RunResult> back = report_from_json(document, "old.json");
   ASSERT_TRUE(back.ok()) << back.error().message();
   EXPECT_EQ(back->run.candidate_releases, test_run().run.candidates);
@@ -137,6 +141,57 @@ TEST(ReportJson, TransitionsAreWritten) {
   ASSERT_TRUE(document["transitions"].is_array());
   EXPECT_EQ(document["summary"]["forward_failures"], 0);
   EXPECT_EQ(document["run"]["forward"], "report");
+}
+
+// A bundle's facts are written once however many checks (candidates, load APIs) share them; a
+// check whose facts differ from its bundle's first (a merge of reports of different stores)
+// keeps its own, and both read back.
+TEST(ReportJson, EachBundlesFactsAreWrittenOnce) {
+  RunResult run = test_run();
+  const CheckResult first = run.checks[0];
+  run.checks.clear();
+  for (const char* candidate : {"1.9.1", "2.0.0"}) {
+    for (const char* load_api : {"gluon-imports", "c-predict", "module-load"}) {
+      CheckResult c = first;
+      c.key.candidate = candidate;
+      c.key.load_api = load_api;
+      run.checks.push_back(c);
+    }
+  }
+  run.checks.back().bundle = {{"seeds", {{"weights", 8}}}};
+  const std::string text = report_json_text(run);
+  std::size_t seeds = 0;
+  for (std::size_t at = 0; (at = text.find("\"seeds\"", at)) != std::string::npos; ++at) ++seeds;
+  EXPECT_EQ(seeds, 2U);  // the bundle's, and the one check's own
+  const nlohmann::ordered_json document = nlohmann::ordered_json::parse(text);
+  EXPECT_EQ(document["bundles"].size(), 1U);
+  EXPECT_FALSE(document["checks"][0].contains("bundle"));
+  EXPECT_EQ(document["checks"][5]["bundle"]["seeds"]["weights"], 8);
+  auto back = parse_report_json(text, "report.json");
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(*back, run);
+}
+
+// A report of schema 2 holds each check's bundle facts in the check.
+TEST(ReportJson, ASchema2ReportWithFactsPerCheckReads) {
+  const RunResult run = test_run();
+  nlohmann::ordered_json document = report_to_json(run);
+  document["schema"] = "mbcc-report/2";
+  document.erase("bundles");
+  for (std::size_t i = 0; i < run.checks.size(); ++i) {
+    document["checks"][i]["bundle"] = run.checks[i].bundle;
+  }
+  Result<RunResult> back = report_from_json(document, "old.json");
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(*back, run);
+
+  document["schema"] = "mbcc-report/3";  // schema 3 wants $.bundles
+  EXPECT_EQ(read_error(document).location, "$.bundles");
+  document["bundles"] = nlohmann::ordered_json::object();
+  document["checks"][2].erase("bundle");
+  const Error missing = read_error(document);
+  EXPECT_EQ(missing.location, "$.checks[2].bundle");
+  EXPECT_NE(missing.allowed.find(run.checks[2].key.producer), std::string::npos);
 }
 
 }  // namespace
