@@ -202,7 +202,7 @@ Status read_internals_index(const fs::path& dir, Manifest& manifest) {
     return Error::plain(manifest.internals.index, "not listed in the manifest");
   Result<FileLocation> at = locate_bundle_file(dir, *listed);
   if (!at.ok()) return at.error();
-  Result<FileBytes> bytes = read_bundle_file(dir, *listed);
+  Result<FileBytes> bytes = read_located_file(*at, *listed);
   if (!bytes.ok()) return bytes.error();
   const fs::path& path = at->path;
   if (bytes->size != listed->size || sha256_hex(bytes->bytes()) != listed->sha256) {
@@ -252,7 +252,7 @@ Result<Manifest> validate_bundle(const fs::path& dir) {
     // A large file is hashed as a stream and parsed from a lazy map: its readers touch only
     // its headers, so it never becomes resident. (A gzip'd object is unpacked.)
     const bool large = listed.size >= kStreamedFileBytes && !at->gzipped;
-    Result<FileBytes> file = large ? map_file(path) : read_bundle_file(dir, listed);
+    Result<FileBytes> file = large ? map_file(path) : read_located_file(*at, listed);
     if (!file.ok()) return file.error();
     if (file->size != listed.size) {
       return file_error(path, "size", std::to_string(file->size) + " bytes",
@@ -288,10 +288,14 @@ Result<FileLocation> locate_bundle_file(const fs::path& dir, const BundleFile& f
 Result<FileBytes> read_bundle_file(const fs::path& dir, const BundleFile& file) {
   Result<FileLocation> at = locate_bundle_file(dir, file);
   if (!at.ok()) return at.error();
-  Result<FileBytes> bytes = read_file(at->path);
-  if (!bytes.ok() || !at->gzipped) return bytes;
+  return read_located_file(*at, file);
+}
+
+Result<FileBytes> read_located_file(const FileLocation& at, const BundleFile& file) {
+  Result<FileBytes> bytes = read_file(at.path);
+  if (!bytes.ok() || !at.gzipped) return bytes;
   // No more than the manifest says, so a damaged object cannot fill the memory.
-  Result<std::string> text = gunzip(bytes->bytes(), at->path.string(), file.size);
+  Result<std::string> text = gunzip(bytes->bytes(), at.path.string(), file.size);
   if (!text.ok()) return text.error();
   auto owner = std::make_shared<std::byte[]>(text->size());
   std::memcpy(owner.get(), text->data(), text->size());

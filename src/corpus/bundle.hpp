@@ -34,6 +34,8 @@ Result<FileLocation> locate_bundle_file(const std::filesystem::path& dir, const 
 // The bytes of a listed file, found by locate_bundle_file and inflated when gzip'd there. The
 // error names the file; sizes and sha256 are the caller's to check.
 Result<FileBytes> read_bundle_file(const std::filesystem::path& dir, const BundleFile& file);
+// The same for a file already located, so that a caller who needed its place looks once.
+Result<FileBytes> read_located_file(const FileLocation& at, const BundleFile& file);
 
 // The store key of a listed file of `bundle` as its manifest implies it: its shared object, or
 // its place in the bundle (a local store may keep the latter in its shared folder, packed).
