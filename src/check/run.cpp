@@ -112,6 +112,31 @@ Result<Tensor> read_golden(const PlannedBundle& bundle, const corpus::TensorEntr
   return parse_npy(bytes->bytes(), bytes->owner, (bundle.dir / golden.file).string());
 }
 
+// A tensor the worker gave, from its file or from memory when it was served from the run cache.
+Result<Tensor> read_written(const runners::WrittenTensor& tensor) {
+  if (tensor.held) return parse_npy(tensor.held->bytes(), tensor.held->owner, tensor.file.string());
+  return read_npy(tensor.file);
+}
+
+// Writes the tensors of a served answer that are held in memory to the files they name, for
+// --keep-outputs.
+Status write_held(const runners::Outcome& outcome) {
+  const auto* answer = std::get_if<runners::Answer>(&outcome);
+  if (answer == nullptr) return Ok{};
+  for (const std::vector<runners::WrittenTensor>* tensors :
+       {&answer->outputs, &answer->internals}) {
+    for (const runners::WrittenTensor& tensor : *tensors) {
+      if (!tensor.held) continue;
+      std::error_code ec;
+      fs::create_directories(tensor.file.parent_path(), ec);
+      if (Status written = write_file_atomic(tensor.file, tensor.held->bytes()); !written.ok()) {
+        return written;
+      }
+    }
+  }
+  return Ok{};
+}
+
 runners::Request request_for(const PlannedBundle& bundle, const PlannedCheck& check,
                              fs::path out_dir, bool internals) {
   const corpus::Manifest& m = *bundle.manifest;
@@ -212,7 +237,7 @@ void compare_outputs(const runners::Answer& answer, const PlannedBundle& bundle,
   for (std::size_t i = 0; i < m.outputs.size(); ++i) {
     const corpus::TensorEntry& golden = m.outputs[i];
     Result<Tensor> expected = read_golden(bundle, golden);
-    Result<Tensor> actual = read_npy(answer.outputs[i].file);
+    Result<Tensor> actual = read_written(answer.outputs[i]);
     if (!expected.ok() || !actual.ok()) {
       attempt.verdict = Verdict::kRunFail;
       attempt.detail = "the worker's output is unreadable: " +
@@ -352,7 +377,7 @@ std::optional<DivergingNode> first_divergence(const PlannedBundle& bundle,
       continue;
     }
     const Tensor& expected = (*goldens)[i];
-    Result<Tensor> actual = read_npy(actual_file->file);
+    Result<Tensor> actual = read_written(*actual_file);
     if (!actual.ok()) {
       note = "internals: " + actual.error().message();
       return std::nullopt;
@@ -592,7 +617,8 @@ class PoolRun {
   }
 
   // The work folder may be memory (a tmpfs): what is compared goes. A group's outputs are in
-  // its leader's folder, or in each member's when they came from the run cache.
+  // its leader's folder (those served from the run cache were never written, unless
+  // --keep-outputs wrote them in each member's).
   void forget_outputs(std::span<const std::size_t> checks,
                       const std::vector<std::size_t>& group) const {
     if (options_.keep_outputs) return;
@@ -641,7 +667,7 @@ class PoolRun {
   }
 
   // Settles every check of `group` from the answers the run cache kept for each, when it kept
-  // one for each; their outputs go to each check's own folder.
+  // one for each; their outputs are compared from memory.
   bool serve_from_cache(std::span<const std::size_t> checks, const std::vector<std::size_t>& group,
                         std::vector<std::size_t>& want_internals, std::size_t g) {
     if (worker_.empty()) return false;
@@ -658,10 +684,8 @@ class PoolRun {
             warning);
       }
       if (!warning.empty()) warn(warning);
-      if (!answer) {
-        forget_outputs(checks, group);
-        return false;
-      }
+      if (!answer) return false;
+      keep_held_outputs(*answer);
       runs.emplace_back().outcome = std::move(answer).value();
     }
     bool drift = false;
@@ -670,12 +694,17 @@ class PoolRun {
       drift = settle_member(check, checks[group.front()], std::span(&runs[m], 1)) || drift;
       results_[check].from_cache = true;
     }
-    if (drift) {
-      want_internals.push_back(g);
-    } else {
-      forget_outputs(checks, group);
-    }
+    if (drift) want_internals.push_back(g);
     return true;
+  }
+
+  // A served answer's outputs are compared in memory; --keep-outputs writes them where the
+  // worker would have.
+  void keep_held_outputs(const runners::Outcome& outcome) const {
+    if (!options_.keep_outputs) return;
+    if (Status written = write_held(outcome); !written.ok()) {
+      warn("a served output is not kept: " + written.error().message());
+    }
   }
 
   // Keeps a group's run, which `request` asked for, under the key of each of its checks.
@@ -761,6 +790,7 @@ class PoolRun {
         if (!warning.empty()) warn(warning);
       }
       if (kept) {
+        keep_held_outputs(*kept);
         runs[r].outcome = std::move(kept).value();
       } else {
         requests.push_back(std::move(request));

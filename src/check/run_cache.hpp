@@ -53,9 +53,10 @@ class RunCache {
   // Where the workers' fingerprints are memoised (candidates/fingerprint.hpp).
   std::filesystem::path fingerprints_dir() const { return dir_ / "candidates"; }
 
-  // The outcome kept for `key` (an answer or a crash), an answer's files written into
-  // `request.out_dir` and named there as the worker would have; nullopt when there is none. A
-  // damaged entry is a miss, and `warning` says which and why.
+  // The outcome kept for `key` (an answer or a crash); nullopt when there is none. An answer's
+  // files are held in memory (WrittenTensor::held), not written, and named under
+  // `request.out_dir` as the worker would have. A damaged entry is a miss, and `warning` says
+  // which and why.
   std::optional<runners::Outcome> find(const std::string& key, const runners::Request& request,
                                        std::string& warning) const;
 

@@ -23,6 +23,11 @@ std::string text_of(const fs::path& file) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+std::string held_text(const runners::WrittenTensor& tensor) {
+  const std::span<const std::byte> bytes = tensor.held->bytes();
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
 class RunCacheTest : public corpus::testing::TempDir {
  protected:
   void SetUp() override {
@@ -33,10 +38,18 @@ class RunCacheTest : public corpus::testing::TempDir {
     fs::create_directories(request_.out_dir / "internals");
     std::ofstream(request_.out_dir / "output_0.npy", std::ios::binary) << "the output";
     std::ofstream(request_.out_dir / "internals" / "000_fc1.npy", std::ios::binary) << "a node";
-    answer_.outputs = {
-        {"output_0", request_.out_dir / "output_0.npy", {2, 3}, DType::kFloat32, std::nullopt}};
-    answer_.internals = {
-        {"fc1_output", request_.out_dir / "internals" / "000_fc1.npy", {2}, DType::kFloat64, 0}};
+    answer_.outputs = {{"output_0",
+                        request_.out_dir / "output_0.npy",
+                        {2, 3},
+                        DType::kFloat32,
+                        std::nullopt,
+                        std::nullopt}};
+    answer_.internals = {{"fc1_output",
+                          request_.out_dir / "internals" / "000_fc1.npy",
+                          {2},
+                          DType::kFloat64,
+                          0,
+                          std::nullopt}};
     answer_.internals_error =
         runners::Failure{"internals", "", "cannot read " + request_.bundle_dir.string() + "/x"};
     answer_.warnings = {"wrote " + request_.out_dir.string() + "/output_0.npy"};
@@ -118,7 +131,7 @@ TEST_F(RunCacheTest, ACrashIsKeptWithItsStderrNamingTheNewFolders) {
                 later().bundle_dir.string() + "/model/mlp-0000.params\n");
 }
 
-TEST_F(RunCacheTest, AKeptAnswerComesBackWithItsFilesInTheNewFolder) {
+TEST_F(RunCacheTest, AKeptAnswerComesBackWithItsFilesInMemoryNamedInTheNewFolder) {
   ASSERT_TRUE(cache().keep(key_, answer_, request_).ok());
   const runners::Request request = later();
   std::string warning;
@@ -129,12 +142,14 @@ TEST_F(RunCacheTest, AKeptAnswerComesBackWithItsFilesInTheNewFolder) {
   ASSERT_EQ(found->outputs.size(), 1U);
   EXPECT_EQ(found->outputs[0].file, request.out_dir / "output_0.npy");
   EXPECT_EQ(found->outputs[0].shape, (Shape{2, 3}));
-  EXPECT_EQ(text_of(found->outputs[0].file), "the output");
+  ASSERT_TRUE(found->outputs[0].held);
+  EXPECT_EQ(held_text(found->outputs[0]), "the output");
+  EXPECT_FALSE(fs::exists(request.out_dir));  // nothing is written
   ASSERT_EQ(found->internals.size(), 1U);
   EXPECT_EQ(found->internals[0].file, request.out_dir / "internals" / "000_fc1.npy");
   EXPECT_EQ(found->internals[0].index, 0);
   EXPECT_EQ(found->internals[0].dtype, DType::kFloat64);
-  EXPECT_EQ(text_of(found->internals[0].file), "a node");
+  EXPECT_EQ(held_text(found->internals[0]), "a node");
   // The candidate's messages name this run's folders, not the first's.
   ASSERT_TRUE(found->internals_error);
   EXPECT_EQ(found->internals_error->message, "cannot read " + request.bundle_dir.string() + "/x");

@@ -347,6 +347,23 @@ TEST_F(WorkerRunTest, TheRunCacheServesWhatTheCandidateDecidedAndRunsTheRest) {
   EXPECT_TRUE(find(tolerant, "gluon-imports").from_cache);
   options_.tolerance.atol.reset();
 
+  // Served outputs are compared in memory, never written; --keep-outputs writes them where
+  // the worker wrote them.
+  auto written_outputs = [this] {
+    std::size_t count = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(options_.work_dir)) {
+      count += entry.path().filename() == "outputs_0.npy" ? 1 : 0;
+    }
+    return count;
+  };
+  fs::remove_all(options_.work_dir);
+  fs::create_directories(options_.work_dir);
+  options_.keep_outputs = true;
+  const RunResult kept_outputs = run_checks(options_);
+  EXPECT_EQ(from_cache(kept_outputs).size(), kept.size());
+  EXPECT_GE(written_outputs(), 2U);  // module-load-checkpoint's and gluon-imports'
+  options_.keep_outputs = false;
+
   // --repeat runs every attempt.
   options_.repeat = 2;
   EXPECT_TRUE(from_cache(run_checks(options_)).empty());

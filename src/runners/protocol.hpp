@@ -32,6 +32,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/file.hpp"
 #include "base/result.hpp"
 #include "tensor/dtype.hpp"
 #include "tensor/tensor.hpp"
@@ -74,6 +75,9 @@ struct WrittenTensor {
   Shape shape;
   DType dtype = DType::kFloat32;
   std::optional<int64_t> index;  // position in get_internals() (internals only)
+  // The file's bytes when they are held in memory instead of written (an answer served from the
+  // run cache): `file` then names where the worker wrote them.
+  std::optional<FileBytes> held;
 };
 
 struct Timings {
