@@ -7,6 +7,8 @@
 #include <set>
 #include <stdexcept>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -69,7 +71,7 @@ class Interned {
   const json& values() const { return values_; }
 
  private:
-  std::map<std::string, std::size_t> index_;
+  std::unordered_map<std::string, std::size_t> index_;
   json values_ = json::array();
 };
 
@@ -287,12 +289,16 @@ json html_page_data(std::span<const RunResult> reports) {
   const std::vector<CheckHistory> histories =
       nights.size() > 1 ? check_histories(nights) : std::vector<CheckHistory>{};
 
-  json report = report_to_json(shown);
+  // One check at a time: a release matrix's report.json whole would take gigabytes.
+  const json report = report_head_json(shown);
   Packer packer;
   std::vector<Column> columns;
   std::set<std::string, ReleaseNameLess> producers;
+  // A bundle's facts packed once for the checks of the bundle that hold the same
+  std::unordered_map<std::string, std::pair<const nlohmann::json*, json>> facts_of;
   for (std::size_t i = 0; i < shown.checks.size(); ++i) {
-    json& full = report["checks"][i];
+    const CheckResult& result = shown.checks[i];
+    json full = report_check_json(result, shown.run.forward);
     for (json& output : full["outputs"]) output["stats"]["abs_error_histogram"].erase("edges");
     if (full["first_divergence"].is_object() &&
         full["first_divergence"]["comparison"].is_object()) {
@@ -305,21 +311,27 @@ json html_page_data(std::span<const RunResult> reports) {
     for (const char* key :
          {"producer", "model", "save_api", "load_api", "candidate", "direction", "verdict",
           "raw_verdict", "attempts", "outputs", "shared_run", "from_cache"}) {
-      check[key] = full[key];
+      check[key] = std::move(full[key]);
     }
     for (const auto& [key, value] : full["timings"].items()) {
       check[key] = short_number(value.get<double>());
     }
-    check["bundle"] = bundle_facts(shown.checks[i].bundle, packer.strings);
-    check["detail"] = full["detail"] == "" ? json(nullptr) : full["detail"];
-    check["message"] = full["message"];
-    check["first_divergence"] = full["first_divergence"];
-    check["expectation"] = full["expectation"];
+    auto [facts, fresh] = facts_of.try_emplace(
+        fmt::format("{}/{}/{}", result.key.producer, result.key.model, result.key.save_api),
+        &result.bundle, json());
+    if (fresh || *facts->second.first != result.bundle) {
+      facts->second = {&result.bundle, bundle_facts(result.bundle, packer.strings)};
+    }
+    check["bundle"] = facts->second.second;
+    check["detail"] = full["detail"] == "" ? json(nullptr) : std::move(full["detail"]);
+    for (const char* key : {"message", "first_divergence", "expectation"}) {
+      check[key] = std::move(full[key]);
+    }
     check["history"] = histories.empty() ? json(nullptr) : history_json(histories[i]);
     const json packed = packer.pack(check, "check");
     columns.resize(packed.size());
     for (std::size_t f = 0; f < packed.size(); ++f) columns[f].add(packed[f]);
-    producers.insert(shown.checks[i].key.producer);
+    producers.insert(result.key.producer);
   }
   json packed_columns = json::array();
   for (const Column& column : columns) packed_columns.push_back(column.to_json());

@@ -472,7 +472,53 @@ RunResult run_result(const json& document) {
 
 }  // namespace
 
-json report_to_json(const RunResult& result) {
+namespace {
+
+// Each bundle's facts once, in $.bundles, for the checks that share them; a check whose facts
+// differ from its bundle's first check's (a store changed under the run) keeps its own.
+struct SharedFacts {
+  json bundles = json::object();
+  std::vector<bool> own;  // by check
+};
+
+SharedFacts shared_facts(const RunResult& result) {
+  SharedFacts facts;
+  std::map<std::string, const nlohmann::json*> facts_of;  // bundles' own lookup is linear
+  for (const CheckResult& c : result.checks) {
+    auto [shared, fresh] = facts_of.try_emplace(bundle_key(c.key), &c.bundle);
+    if (fresh) facts.bundles[shared->first] = c.bundle;
+    facts.own.push_back(!fresh && *shared->second != c.bundle);
+  }
+  return facts;
+}
+
+json check_with_facts(const CheckResult& c, ForwardPolicy forward, bool own_facts) {
+  json check = report_check_json(c, forward);
+  if (own_facts) check["bundle"] = c.bundle;
+  return check;
+}
+
+// `text` as it would be dumped `depth` levels into a document indented by 2: each line after
+// the first indented further.
+std::string nested(const json& value, int depth) {
+  const std::string text = value.dump(2, ' ', false, json::error_handler_t::replace);
+  const std::string indent(static_cast<std::size_t>(2 * depth), ' ');
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (char c : text) {
+    out += c;
+    if (c == '\n') out += indent;  // JSON strings hold no raw newline: every one is a line break
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::ordered_json report_check_json(const CheckResult& check, ForwardPolicy forward) {
+  return to_json(check, forward);
+}
+
+json report_head_json(const RunResult& result) {
   const VerdictCounts counts = count_verdicts(result.checks);
   json verdicts = json::object();
   for (const VerdictInfo& info : kVerdictTable) {
@@ -481,21 +527,11 @@ json report_to_json(const RunResult& result) {
   const ForwardPolicy forward = result.run.forward;
   uint64_t failures = 0;
   uint64_t forward_failures = 0;
-  json checks = json::array();
-  json bundles = json::object();
-  std::map<std::string, const nlohmann::json*> facts_of;  // bundles' own lookup is linear
   std::size_t from_cache = 0;
   for (const CheckResult& c : result.checks) {
     from_cache += c.from_cache ? 1 : 0;
     failures += fails_run(c, forward) ? 1 : 0;
     forward_failures += is_failure(c.verdict) && c.direction == Direction::kForward ? 1 : 0;
-    checks.push_back(to_json(c, forward));
-    auto [shared, fresh] = facts_of.try_emplace(bundle_key(c.key), &c.bundle);
-    if (fresh) {
-      bundles[shared->first] = c.bundle;
-    } else if (*shared->second != c.bundle) {
-      checks.back()["bundle"] = c.bundle;
-    }
   }
   json transitions = json::array();
   for (const Transition& t : find_transitions(result)) transitions.push_back(to_json(t));
@@ -521,14 +557,45 @@ json report_to_json(const RunResult& result) {
             {"verdicts", verdicts}}},
           {"run_errors", result.run_errors},
           {"expired_expectations", expired},
-          {"transitions", transitions},
-          {"bundles", bundles},
-          {"checks", checks}};
+          {"transitions", transitions}};
+}
+
+json report_to_json(const RunResult& result) {
+  json document = report_head_json(result);
+  SharedFacts facts = shared_facts(result);
+  json checks = json::array();
+  for (std::size_t i = 0; i < result.checks.size(); ++i) {
+    checks.push_back(check_with_facts(result.checks[i], result.run.forward, facts.own[i]));
+  }
+  document["bundles"] = std::move(facts.bundles);
+  document["checks"] = std::move(checks);
+  return document;
 }
 
 std::string report_json_text(const RunResult& result) {
+  // Written member by member, each check built, written and dropped in turn: a release matrix's
+  // document whole would take gigabytes. The text is report_to_json's dumped with indent 2.
   // Candidates' messages are arbitrary bytes; the report stays valid UTF-8 whatever they hold.
-  return report_to_json(result).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  std::string text = nested(report_head_json(result), 0);
+  text.resize(text.size() - 2);  // the head's closing "\n}"
+  const SharedFacts facts = shared_facts(result);
+  text += ",\n  \"bundles\": {";
+  const char* separator = "\n    ";
+  for (const auto& [key, value] : facts.bundles.items()) {
+    text += separator + json(key).dump(-1, ' ', false, json::error_handler_t::replace) + ": " +
+            nested(value, 2);
+    separator = ",\n    ";
+  }
+  text += facts.bundles.empty() ? "}" : "\n  }";
+  text += ",\n  \"checks\": [";
+  separator = "\n    ";
+  for (std::size_t i = 0; i < result.checks.size(); ++i) {
+    text += separator;
+    text += nested(check_with_facts(result.checks[i], result.run.forward, facts.own[i]), 2);
+    separator = ",\n    ";
+  }
+  text += result.checks.empty() ? "]" : "\n  ]";
+  return text + "\n}\n";
 }
 
 Result<RunResult> report_from_json(const json& document, const std::string& source) {

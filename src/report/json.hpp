@@ -23,6 +23,10 @@ inline constexpr std::string_view kReportSchemaV1 = "mbcc-report/1";
 
 nlohmann::ordered_json report_to_json(const RunResult& result);
 std::string report_json_text(const RunResult& result);  // indented, invalid UTF-8 replaced
+// Parts of report_to_json, for writers that build one check at a time: every member but
+// $.bundles and $.checks, and one check as $.checks holds it (without its bundle's facts).
+nlohmann::ordered_json report_head_json(const RunResult& result);
+nlohmann::ordered_json report_check_json(const CheckResult& check, ForwardPolicy forward);
 
 // `source` names the document in errors, which also give the JSON path of the bad value.
 Result<RunResult> report_from_json(const nlohmann::ordered_json& document,

@@ -56,6 +56,27 @@ TEST(ReportJson, SummaryCountsEveryVerdict) {
             kAbsErrorHistogramEdges.size() + 1);
 }
 
+// report_json_text writes one check at a time; it must say exactly what the whole document says.
+TEST(ReportJson, TheWrittenTextIsTheDocumentIndented) {
+  auto dumped = [](const RunResult& run) {
+    return report_to_json(run).dump(2, ' ', false,
+                                    nlohmann::ordered_json::error_handler_t::replace) +
+           "\n";
+  };
+  RunResult run = test_run();
+  run.checks[1].bundle = run.checks[0].bundle;  // two checks of one bundle, one with other facts
+  run.checks[1].key.producer = run.checks[0].key.producer;
+  run.checks[1].key.model = run.checks[0].key.model;
+  run.checks[1].key.save_api = run.checks[0].key.save_api;
+  run.checks[1].bundle["model_kind"] = "changed under the run";
+  run.checks[3].message->text = "two\nlines \xff";
+  EXPECT_EQ(report_json_text(run), dumped(run));
+  EXPECT_TRUE(report_to_json(run)["checks"][1].contains("bundle"));
+  EXPECT_FALSE(report_to_json(run)["checks"][0].contains("bundle"));
+  run.checks.clear();
+  EXPECT_EQ(report_json_text(run), dumped(run));
+}
+
 TEST(ReportJson, InvalidUtf8InAMessageIsReplaced) {
   RunResult run = test_run();
   run.checks[3].message->text = "bad \xff\xfe bytes";
