@@ -498,8 +498,8 @@ json check_with_facts(const CheckResult& c, ForwardPolicy forward, bool own_fact
   return check;
 }
 
-// `text` as it would be dumped `depth` levels into a document indented by 2: each line after
-// the first indented further.
+// `value` dumped as it reads `depth` levels into a document indented by 2: each line after the
+// first indented further.
 std::string nested(const json& value, int depth) {
   const std::string text = value.dump(2, ' ', false, json::error_handler_t::replace);
   const std::string indent(static_cast<std::size_t>(2 * depth), ' ');
