@@ -316,9 +316,8 @@ json html_page_data(std::span<const RunResult> reports) {
     for (const auto& [key, value] : full["timings"].items()) {
       check[key] = short_number(value.get<double>());
     }
-    auto [facts, fresh] = facts_of.try_emplace(
-        fmt::format("{}/{}/{}", result.key.producer, result.key.model, result.key.save_api),
-        &result.bundle, json());
+    auto [facts, fresh] =
+        facts_of.try_emplace(report_bundle_key(result.key), &result.bundle, json());
     if (fresh || *facts->second.first != result.bundle) {
       facts->second = {&result.bundle, bundle_facts(result.bundle, packer.strings)};
     }

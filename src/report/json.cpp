@@ -139,11 +139,6 @@ json to_json(const CheckResult& c, ForwardPolicy forward) {
           {"from_cache", c.from_cache}};
 }
 
-// Where report.json keeps a bundle's facts, shared by its checks (every candidate, load API).
-std::string bundle_key(const CheckKey& key) {
-  return fmt::format("{}/{}/{}", key.producer, key.model, key.save_api);
-}
-
 // The reader stops at the first bad value with a FormatError, which report_from_json turns
 // into an Error; nothing else throws it, and it never leaves this file.
 struct FormatError {
@@ -347,7 +342,7 @@ ExpectationRecord expectation(const json& v, const std::string& path) {
 }
 
 // `releases`: each candidate's release, for reports of schema 1, which have no direction.
-// `bundles`: the facts of $.bundles (schema 3) by bundle_key.
+// `bundles`: the facts of $.bundles (schema 3) by report_bundle_key.
 CheckResult check(const json& v, const std::string& path,
                   const std::map<std::string, std::string>& releases,
                   const std::map<std::string, const json*>& bundles) {
@@ -407,11 +402,11 @@ CheckResult check(const json& v, const std::string& path,
   // from those of $.bundles (a merge of reports of different stores).
   if (v.contains("bundle")) {
     c.bundle = v["bundle"];
-  } else if (auto shared = bundles.find(bundle_key(c.key)); shared != bundles.end()) {
+  } else if (auto shared = bundles.find(report_bundle_key(c.key)); shared != bundles.end()) {
     c.bundle = *shared->second;
   } else {
     fail(path + ".bundle", "nothing",
-         fmt::format("an object, or $.bundles[\"{}\"]", bundle_key(c.key)));
+         fmt::format("an object, or $.bundles[\"{}\"]", report_bundle_key(c.key)));
   }
   if (!c.bundle.is_object()) fail(path + ".bundle", describe(c.bundle), "an object");
   return c;
@@ -485,7 +480,7 @@ SharedFacts shared_facts(const RunResult& result) {
   SharedFacts facts;
   std::map<std::string, const nlohmann::json*> facts_of;  // bundles' own lookup is linear
   for (const CheckResult& c : result.checks) {
-    auto [shared, fresh] = facts_of.try_emplace(bundle_key(c.key), &c.bundle);
+    auto [shared, fresh] = facts_of.try_emplace(report_bundle_key(c.key), &c.bundle);
     if (fresh) facts.bundles[shared->first] = c.bundle;
     facts.own.push_back(!fresh && *shared->second != c.bundle);
   }
@@ -513,6 +508,10 @@ std::string nested(const json& value, int depth) {
 }
 
 }  // namespace
+
+std::string report_bundle_key(const CheckKey& key) {
+  return fmt::format("{}/{}/{}", key.producer, key.model, key.save_api);
+}
 
 nlohmann::ordered_json report_check_json(const CheckResult& check, ForwardPolicy forward) {
   return to_json(check, forward);

@@ -27,6 +27,8 @@ std::string report_json_text(const RunResult& result);  // indented, invalid UTF
 // $.bundles and $.checks, and one check as $.checks holds it (without its bundle's facts).
 nlohmann::ordered_json report_head_json(const RunResult& result);
 nlohmann::ordered_json report_check_json(const CheckResult& check, ForwardPolicy forward);
+// Where $.bundles keeps a bundle's facts, shared by its checks (every candidate, load API).
+std::string report_bundle_key(const CheckKey& key);
 
 // `source` names the document in errors, which also give the JSON path of the bad value.
 Result<RunResult> report_from_json(const nlohmann::ordered_json& document,
