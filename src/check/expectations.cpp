@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -22,16 +23,16 @@ bool GlobList::matches_everything() const {
   return std::find(patterns.begin(), patterns.end(), "*") != patterns.end();
 }
 
-bool Expectation::matches(const CheckKey& key) const {
+bool Expectation::matches(const CheckKey& key, const std::string& machine_cpu_vendor) const {
   return producer.matches(key.producer) && model.matches(key.model) &&
          save_api.matches(key.save_api) && load_api.matches(key.load_api) &&
-         candidate.matches(key.candidate);
+         candidate.matches(key.candidate) && cpu_vendor.matches(machine_cpu_vendor);
 }
 
 const Expectation* Expectations::find(const CheckKey& key,
                                       std::chrono::year_month_day today) const {
   for (const Expectation& entry : entries) {
-    if (!entry.expired(today) && entry.matches(key)) return &entry;
+    if (!entry.expired(today) && entry.matches(key, cpu_vendor)) return &entry;
   }
   return nullptr;
 }
@@ -46,9 +47,9 @@ std::vector<const Expectation*> Expectations::expired(std::chrono::year_month_da
 
 namespace {
 
-constexpr std::array<std::string_view, 9> kEntryKeys = {"producer", "model",     "save_api",
-                                                        "load_api", "candidate", "verdict",
-                                                        "reason",   "link",      "expires"};
+constexpr std::array<std::string_view, 10> kEntryKeys = {
+    "producer", "model", "save_api", "load_api", "candidate",
+    "verdict",  "reason", "link",    "expires",  "cpu_vendor"};
 constexpr std::string_view kGlobKeys = "producer, model, save_api, load_api or candidate";
 
 std::string allowed_keys() { return fmt::format("{}", fmt::join(kEntryKeys, ", ")); }
@@ -153,6 +154,12 @@ class Reader {
       globs->patterns = std::move(patterns).value();
       names_something = names_something || !globs->matches_everything();
     }
+    e.cpu_vendor.patterns = {"*"};
+    if (const toml::node* node = table.get("cpu_vendor")) {
+      auto patterns = strings(*node, "cpu_vendor", "a glob or a list of globs");
+      if (!patterns) return patterns.error();
+      e.cpu_vendor.patterns = std::move(patterns).value();
+    }
     if (!names_something) {
       return error(table.source(), "[[expect]]", "an entry that matches every check",
                    fmt::format("a glob other than \"*\" for {}", kGlobKeys));
@@ -245,7 +252,9 @@ Result<Expectations> parse_expectations(std::string_view text, const std::string
   Reader reader(source);
   try {
     toml::table root = toml::parse(text, source);
-    return reader.file(root);
+    Result<Expectations> out = reader.file(root);
+    if (out) out->cpu_vendor = this_cpu_vendor();
+    return out;
   } catch (const toml::parse_error& e) {
     return reader.error(e.source(), "TOML", {}, {}, std::string(e.description()));
   }
@@ -256,6 +265,20 @@ Result<Expectations> read_expectations(const std::filesystem::path& path) {
   if (!bytes) return bytes.error();
   std::string_view text(reinterpret_cast<const char*>(bytes->bytes().data()), bytes->size);
   return parse_expectations(text, path.string());
+}
+
+std::string this_cpu_vendor() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (!line.starts_with("vendor_id")) continue;
+    const std::size_t colon = line.find(':');
+    if (colon == std::string::npos) break;
+    const std::size_t begin = line.find_first_not_of(" \t", colon + 1);
+    if (begin != std::string::npos) return line.substr(begin);
+    break;
+  }
+  return "unknown";
 }
 
 }  // namespace mbcc

@@ -14,6 +14,8 @@
 //   reason    = "1.2.0 wrote structural parameter names; 1.2.1 went back"
 //   link      = "https://github.com/apache/mxnet/issues/11091"
 //   expires   = 2026-06-30              # optional TOML date; the entry lives through that day
+//   cpu_vendor = "AuthenticAMD"         # optional glob over this machine's CPU vendor: the
+//                                       # entry holds only where the break depends on the CPU
 //
 // Globs are fnmatch(3) patterns without flags: `*`, `?` and `[…]`, where `*` also crosses `/`.
 // A glob key left out means "*", but an entry must name at least one of them. verdict holds
@@ -52,14 +54,18 @@ struct Expectation {
   std::string reason;
   std::string link;
   std::optional<std::chrono::year_month_day> expires;
-  std::string source;  // "corpus/expectations.toml:12", where the entry's table starts
+  GlobList cpu_vendor;  // over Expectations::cpu_vendor
+  std::string source;   // "corpus/expectations.toml:12", where the entry's table starts
 
-  bool matches(const CheckKey& key) const;
+  bool matches(const CheckKey& key, const std::string& machine_cpu_vendor) const;
   bool expired(std::chrono::year_month_day today) const { return expires && today > *expires; }
 };
 
 struct Expectations {
   std::vector<Expectation> entries;
+  // The vendor of the CPU the checks run on, as /proc/cpuinfo's vendor_id names it
+  // ("GenuineIntel", "AuthenticAMD"); the parsers set this machine's.
+  std::string cpu_vendor;
 
   // The first entry that matches `key` and has not expired by `today`; nullptr when none.
   const Expectation* find(const CheckKey& key, std::chrono::year_month_day today) const;
@@ -70,5 +76,8 @@ struct Expectations {
 // `source` names the text in errors and in each entry's `source`.
 Result<Expectations> parse_expectations(std::string_view text, const std::string& source);
 Result<Expectations> read_expectations(const std::filesystem::path& path);
+
+// This machine's CPU vendor from /proc/cpuinfo; "unknown" when it names none.
+std::string this_cpu_vendor();
 
 }  // namespace mbcc

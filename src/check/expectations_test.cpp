@@ -91,6 +91,39 @@ TEST(Expectations, AnEntryLivesThroughItsExpiryDay) {
   EXPECT_EQ(e.expired(kToday)[0], &e.entries[1]);
 }
 
+// A break that depends on the CPU (a kernel library choosing its code by the CPU it runs on)
+// holds only on the CPUs its entry names; the parser takes this machine's vendor.
+TEST(Expectations, ACpuVendorEntryHoldsOnlyOnThatVendorsMachines) {
+  Expectations e = parse_ok(R"(schema = 1
+[[expect]]
+model      = "resnet18-v1-int8"
+candidate  = "2.0.0b1"
+verdict    = "NUMERIC_DRIFT"
+reason     = "int8 kernels chosen by the CPU"
+link       = "https://github.com/uxlfoundation/oneDNN/issues/1354"
+cpu_vendor = ["AuthenticAMD", "Hygon*"]
+)");
+  EXPECT_EQ(e.cpu_vendor, this_cpu_vendor());
+  EXPECT_FALSE(e.cpu_vendor.empty());
+  ASSERT_EQ(e.entries.size(), 1U);
+  const CheckKey key{"1.9.1", "resnet18-v1-int8", "gluon-export", "gluon-imports", "2.0.0b1"};
+  e.cpu_vendor = "AuthenticAMD";
+  EXPECT_EQ(e.find(key, kToday), &e.entries[0]);
+  e.cpu_vendor = "HygonGenuine";
+  EXPECT_EQ(e.find(key, kToday), &e.entries[0]);
+  e.cpu_vendor = "GenuineIntel";
+  EXPECT_EQ(e.find(key, kToday), nullptr);
+}
+
+TEST(ParseExpectations, AnEntryWithoutCpuVendorHoldsOnEveryCpu) {
+  Expectations e = parse_ok(kFile);
+  EXPECT_EQ(e.entries[0].cpu_vendor.patterns, std::vector<std::string>{"*"});
+  EXPECT_EQ(parse_error("schema = 1\n[[expect]]\nmodel = \"m\"\nverdict = \"LOAD_FAIL\"\n"
+                        "reason = \"r\"\nlink = \"https://x\"\ncpu_vendor = 3\n")
+                .field,
+            "cpu_vendor");
+}
+
 TEST(GlobList, FnmatchPatterns) {
   GlobList globs{{"1.[0-4].*", "2.0.?"}};
   EXPECT_TRUE(globs.matches("1.4.1"));
