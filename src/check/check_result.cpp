@@ -58,7 +58,8 @@ bool fails_run(const CheckResult& check, ForwardPolicy forward) {
 }
 
 ExpectationRecord record_of(const Expectation& entry) {
-  return {entry.verdicts, entry.reason, entry.link, entry.expires, entry.source};
+  return {entry.verdicts, entry.reason, entry.link,
+          entry.expires,  entry.source, entry.cpu_vendor.patterns};
 }
 
 Verdict verdict_of_outputs(std::span<const OutputResult> outputs) {

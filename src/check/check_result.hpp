@@ -53,7 +53,8 @@ struct ExpectationRecord {
   std::string reason;
   std::string link;
   std::optional<std::chrono::year_month_day> expires;
-  std::string source;  // "corpus/expectations.toml:12"
+  std::string source;                        // "corpus/expectations.toml:12"
+  std::vector<std::string> cpu_vendor{"*"};  // the entry's globs over the CPU's vendor_id
   bool operator==(const ExpectationRecord&) const = default;
 };
 ExpectationRecord record_of(const Expectation& entry);
@@ -109,6 +110,9 @@ struct RunInfo {
   ForwardPolicy forward = ForwardPolicy::kReport;
   std::string store;
   std::string expectations;  // the expectations file, empty when none
+  // The vendor_id of the CPUs the checks ran on, which cpu_vendor entries match: one, or one
+  // per machine in a merge of shards.
+  std::vector<std::string> cpu_vendors;
   std::chrono::sys_seconds started_at{};
   std::chrono::sys_seconds finished_at{};
   bool operator==(const RunInfo&) const = default;

@@ -78,6 +78,7 @@ json to_json(const ExpectationRecord& e) {
           {"reason", e.reason},
           {"link", e.link},
           {"expires", e.expires ? json(format_date(*e.expires)) : json(nullptr)},
+          {"cpu_vendor", e.cpu_vendor},
           {"source", e.source}};
 }
 
@@ -337,6 +338,11 @@ ExpectationRecord expectation(const json& v, const std::string& path) {
   e.reason = member(v, path, "reason", str);
   e.link = member(v, path, "link", str);
   e.expires = nullable(v, path, "expires", date);
+  // reports written before entries could name a CPU have no cpu_vendor: they held on every CPU
+  if (v.contains("cpu_vendor")) {
+    e.cpu_vendor = member(v, path, "cpu_vendor",
+                          [](const json& a, const std::string& p) { return each(a, p, str); });
+  }
   e.source = member(v, path, "source", str);
   return e;
 }
@@ -450,6 +456,9 @@ RunResult run_result(const json& document) {
   }
   r.run.store = member(run, "$.run", "store", str);
   r.run.expectations = member(run, "$.run", "expectations", str);
+  if (run.contains("cpu_vendors")) {  // absent from reports written before it was recorded
+    r.run.cpu_vendors = member(run, "$.run", "cpu_vendors", strings);
+  }
   r.run.started_at = member(run, "$.run", "started_at", utc_time);
   r.run.finished_at = member(run, "$.run", "finished_at", utc_time);
   r.checks = member(document, root, "checks", [&](const json& a, const std::string& p) {
@@ -544,6 +553,7 @@ json report_head_json(const RunResult& result) {
             {"forward", forward_policy_name(forward)},
             {"store", result.run.store},
             {"expectations", result.run.expectations},
+            {"cpu_vendors", result.run.cpu_vendors},
             {"started_at", format_utc_time(result.run.started_at)},
             {"finished_at", format_utc_time(result.run.finished_at)}}},
           {"summary",

@@ -206,6 +206,14 @@ TEST(ReportJson, ASchema2ReportWithFactsPerCheckReads) {
   ASSERT_TRUE(back.ok()) << back.error().message();
   EXPECT_EQ(*back, run);
 
+  // written before the CPU was recorded: the run names none, and every entry held on every CPU
+  document["run"].erase("cpu_vendors");
+  document["checks"][2]["expectation"].erase("cpu_vendor");
+  back = report_from_json(document, "old.json");
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_TRUE(back->run.cpu_vendors.empty());
+  EXPECT_EQ(back->checks[2].expectation->cpu_vendor, std::vector<std::string>{"*"});
+
   document["schema"] = "mbcc-report/3";  // schema 3 wants $.bundles
   EXPECT_EQ(read_error(document).location, "$.bundles");
   document["bundles"] = nlohmann::ordered_json::object();

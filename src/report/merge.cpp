@@ -63,6 +63,12 @@ Result<RunResult> merge_reports(std::span<const RunResult> reports) {
   for (const RunResult& report : reports) {
     merged.run.started_at = std::min(merged.run.started_at, report.run.started_at);
     merged.run.finished_at = std::max(merged.run.finished_at, report.run.finished_at);
+    for (const std::string& vendor : report.run.cpu_vendors) {
+      if (std::find(merged.run.cpu_vendors.begin(), merged.run.cpu_vendors.end(), vendor) ==
+          merged.run.cpu_vendors.end()) {
+        merged.run.cpu_vendors.push_back(vendor);
+      }
+    }
     for (const std::string& candidate : report.run.candidates) {
       if (std::find(merged.run.candidates.begin(), merged.run.candidates.end(), candidate) ==
           merged.run.candidates.end()) {

@@ -32,6 +32,15 @@ TEST(MergeReports, ShardsMakeTheWholeRun) {
   EXPECT_EQ(*merged, test_run());
 }
 
+TEST(MergeReports, ShardsFromMachinesOfDifferentCpusNameEachVendorOnce) {
+  std::vector<RunResult> reports = shards_by_candidate();
+  reports[1].run.cpu_vendors = {"GenuineIntel"};
+  reports.push_back(reports[0]);
+  auto merged = merge_reports(reports);
+  ASSERT_TRUE(merged.ok()) << merged.error().message();
+  EXPECT_EQ(merged->run.cpu_vendors, (std::vector<std::string>{"AuthenticAMD", "GenuineIntel"}));
+}
+
 TEST(MergeReports, ALaterResultOfTheSameCheckReplacesTheEarlier) {
   std::vector<RunResult> reports = shards_by_candidate();
   RunResult rerun;

@@ -39,6 +39,7 @@ inline RunResult test_run() {
   r.run.candidate_releases = {"1.9.1", "2.0.0"};
   r.run.store = "corpus";
   r.run.expectations = "corpus/expectations.toml";
+  r.run.cpu_vendors = {"AuthenticAMD"};
   r.run.started_at = std::chrono::sys_days(year{2025} / 6 / 1) + std::chrono::hours(2);
   r.run.finished_at = r.run.started_at + std::chrono::seconds(314);
 
@@ -71,7 +72,8 @@ inline RunResult test_run() {
                                         "1.2.0 wrote structural names",
                                         "https://github.com/apache/mxnet/issues/11091",
                                         std::nullopt,
-                                        "corpus/expectations.toml:4"};
+                                        "corpus/expectations.toml:4",
+                                        {"AuthenticAMD"}};
   r.checks.push_back(xfail);
 
   CheckResult load_fail = test_check("1.10.0", "mlp", "module-checkpoint", "module-load-checkpoint",
