@@ -59,7 +59,8 @@ bool fails_run(const CheckResult& check, ForwardPolicy forward) {
 
 ExpectationRecord record_of(const Expectation& entry) {
   return {entry.verdicts, entry.reason, entry.link,
-          entry.expires,  entry.source, entry.cpu_vendor.patterns};
+          entry.expires,  entry.source, entry.cpu_vendor.patterns,
+          entry.cpu_flags};
 }
 
 Verdict verdict_of_outputs(std::span<const OutputResult> outputs) {

@@ -55,6 +55,7 @@ struct ExpectationRecord {
   std::optional<std::chrono::year_month_day> expires;
   std::string source;                        // "corpus/expectations.toml:12"
   std::vector<std::string> cpu_vendor{"*"};  // the entry's globs over the CPU's vendor_id
+  std::vector<std::string> cpu_flags{};  // the CPU flags it needs ("avx2") or must lack ("!…")
   bool operator==(const ExpectationRecord&) const = default;
 };
 ExpectationRecord record_of(const Expectation& entry);
@@ -111,7 +112,7 @@ struct RunInfo {
   std::string store;
   std::string expectations;  // the expectations file, empty when none
   // The vendor_id of the CPUs the checks ran on, which cpu_vendor entries match: one, or one
-  // per machine in a merge of shards.
+  // per machine in a merge of shards (their flags, which cpu_flags entries match, are not kept).
   std::vector<std::string> cpu_vendors;
   std::chrono::sys_seconds started_at{};
   std::chrono::sys_seconds finished_at{};

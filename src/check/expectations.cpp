@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -23,16 +24,23 @@ bool GlobList::matches_everything() const {
   return std::find(patterns.begin(), patterns.end(), "*") != patterns.end();
 }
 
-bool Expectation::matches(const CheckKey& key, const std::string& machine_cpu_vendor) const {
+bool Cpu::has(const std::string& flag) const {
+  return std::binary_search(flags.begin(), flags.end(), flag);
+}
+
+bool Expectation::matches(const CheckKey& key, const Cpu& cpu) const {
+  const bool flags_hold = std::all_of(cpu_flags.begin(), cpu_flags.end(), [&](const auto& f) {
+    return f.starts_with('!') ? !cpu.has(f.substr(1)) : cpu.has(f);
+  });
   return producer.matches(key.producer) && model.matches(key.model) &&
          save_api.matches(key.save_api) && load_api.matches(key.load_api) &&
-         candidate.matches(key.candidate) && cpu_vendor.matches(machine_cpu_vendor);
+         candidate.matches(key.candidate) && cpu_vendor.matches(cpu.vendor) && flags_hold;
 }
 
 const Expectation* Expectations::find(const CheckKey& key,
                                       std::chrono::year_month_day today) const {
   for (const Expectation& entry : entries) {
-    if (!entry.expired(today) && entry.matches(key, cpu_vendor)) return &entry;
+    if (!entry.expired(today) && entry.matches(key, cpu)) return &entry;
   }
   return nullptr;
 }
@@ -47,9 +55,9 @@ std::vector<const Expectation*> Expectations::expired(std::chrono::year_month_da
 
 namespace {
 
-constexpr std::array<std::string_view, 10> kEntryKeys = {
-    "producer", "model", "save_api", "load_api", "candidate",
-    "verdict",  "reason", "link",    "expires",  "cpu_vendor"};
+constexpr std::array<std::string_view, 11> kEntryKeys = {
+    "producer", "model", "save_api", "load_api",   "candidate", "verdict",
+    "reason",   "link",  "expires",  "cpu_vendor", "cpu_flags"};
 constexpr std::string_view kGlobKeys = "producer, model, save_api, load_api or candidate";
 
 std::string allowed_keys() { return fmt::format("{}", fmt::join(kEntryKeys, ", ")); }
@@ -160,6 +168,19 @@ class Reader {
       if (!patterns) return patterns.error();
       e.cpu_vendor.patterns = std::move(patterns).value();
     }
+    if (const toml::node* node = table.get("cpu_flags")) {
+      constexpr std::string_view what = "a CPU flag as /proc/cpuinfo names it, or !flag, or a list";
+      auto flags = strings(*node, "cpu_flags", what);
+      if (!flags) return flags.error();
+      for (const std::string& flag : *flags) {
+        const std::string_view name = std::string_view(flag).substr(flag.starts_with('!'));
+        if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") !=
+                                std::string_view::npos) {
+          return error(node->source(), "cpu_flags", fmt::format("\"{}\"", flag), std::string(what));
+        }
+      }
+      e.cpu_flags = std::move(flags).value();
+    }
     if (!names_something) {
       return error(table.source(), "[[expect]]", "an entry that matches every check",
                    fmt::format("a glob other than \"*\" for {}", kGlobKeys));
@@ -253,7 +274,7 @@ Result<Expectations> parse_expectations(std::string_view text, const std::string
   try {
     toml::table root = toml::parse(text, source);
     Result<Expectations> out = reader.file(root);
-    if (out) out->cpu_vendor = this_cpu_vendor();
+    if (out) out->cpu = this_cpu();
     return out;
   } catch (const toml::parse_error& e) {
     return reader.error(e.source(), "TOML", {}, {}, std::string(e.description()));
@@ -267,18 +288,28 @@ Result<Expectations> read_expectations(const std::filesystem::path& path) {
   return parse_expectations(text, path.string());
 }
 
-std::string this_cpu_vendor() {
+Cpu this_cpu() {
+  Cpu cpu{"unknown", {}};
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (!line.starts_with("vendor_id")) continue;
+  bool vendor_seen = false;
+  bool flags_seen = false;
+  // the first processor's lines: every core of a machine names the same
+  while (!(vendor_seen && flags_seen) && std::getline(cpuinfo, line)) {
     const std::size_t colon = line.find(':');
-    if (colon == std::string::npos) break;
-    const std::size_t begin = line.find_first_not_of(" \t", colon + 1);
-    if (begin != std::string::npos) return line.substr(begin);
-    break;
+    if (colon == std::string::npos) continue;
+    const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
+    std::istringstream value(line.substr(colon + 1));
+    if (key == "vendor_id" && !vendor_seen) {
+      vendor_seen = true;
+      if (std::string vendor; value >> vendor) cpu.vendor = vendor;
+    } else if (key == "flags" && !flags_seen) {
+      flags_seen = true;
+      for (std::string flag; value >> flag;) cpu.flags.push_back(flag);
+      std::sort(cpu.flags.begin(), cpu.flags.end());
+    }
   }
-  return "unknown";
+  return cpu;
 }
 
 }  // namespace mbcc

@@ -16,6 +16,8 @@
 //   expires   = 2026-06-30              # optional TOML date; the entry lives through that day
 //   cpu_vendor = "AuthenticAMD"         # optional glob over this machine's CPU vendor: the
 //                                       # entry holds only where the break depends on the CPU
+//   cpu_flags = ["!avx512_vnni"]        # optional: flags of /proc/cpuinfo the CPU must have,
+//                                       # or lack ("!flag"), all of them, for the entry to hold
 //
 // Globs are fnmatch(3) patterns without flags: `*`, `?` and `[…]`, where `*` also crosses `/`.
 // A glob key left out means "*", but an entry must name at least one of them. verdict holds
@@ -44,6 +46,16 @@ struct GlobList {
   bool matches_everything() const;  // true when one pattern is "*"
 };
 
+// The CPU the checks run on, as /proc/cpuinfo names it: some breaks hold on some CPUs only.
+struct Cpu {
+  std::string vendor;              // vendor_id: "GenuineIntel", "AuthenticAMD"; "unknown" if none
+  std::vector<std::string> flags;  // its feature flags, sorted: "avx2", "avx512_vnni", …
+  bool has(const std::string& flag) const;
+};
+
+// This machine's CPU.
+Cpu this_cpu();
+
 struct Expectation {
   GlobList producer;
   GlobList model;
@@ -54,18 +66,17 @@ struct Expectation {
   std::string reason;
   std::string link;
   std::optional<std::chrono::year_month_day> expires;
-  GlobList cpu_vendor;  // over Expectations::cpu_vendor
-  std::string source;   // "corpus/expectations.toml:12", where the entry's table starts
+  GlobList cpu_vendor;                 // over Cpu::vendor
+  std::vector<std::string> cpu_flags;  // "flag" or "!flag", all to hold; empty on every CPU
+  std::string source;  // "corpus/expectations.toml:12", where the entry's table starts
 
-  bool matches(const CheckKey& key, const std::string& machine_cpu_vendor) const;
+  bool matches(const CheckKey& key, const Cpu& cpu) const;
   bool expired(std::chrono::year_month_day today) const { return expires && today > *expires; }
 };
 
 struct Expectations {
   std::vector<Expectation> entries;
-  // The vendor of the CPU the checks run on, as /proc/cpuinfo's vendor_id names it
-  // ("GenuineIntel", "AuthenticAMD"); the parsers set this machine's.
-  std::string cpu_vendor;
+  Cpu cpu;  // the CPU the checks run on; the parsers set this machine's
 
   // The first entry that matches `key` and has not expired by `today`; nullptr when none.
   const Expectation* find(const CheckKey& key, std::chrono::year_month_day today) const;
@@ -76,8 +87,5 @@ struct Expectations {
 // `source` names the text in errors and in each entry's `source`.
 Result<Expectations> parse_expectations(std::string_view text, const std::string& source);
 Result<Expectations> read_expectations(const std::filesystem::path& path);
-
-// This machine's CPU vendor from /proc/cpuinfo; "unknown" when it names none.
-std::string this_cpu_vendor();
 
 }  // namespace mbcc

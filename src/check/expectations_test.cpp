@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "check/check_result.hpp"
@@ -105,24 +106,57 @@ reason     = "int8 kernels chosen by the CPU"
 link       = "https://github.com/uxlfoundation/oneDNN/issues/1354"
 cpu_vendor = ["AuthenticAMD", "Hygon*"]
 )");
-  EXPECT_EQ(e.cpu_vendor, this_cpu_vendor());
-  EXPECT_FALSE(e.cpu_vendor.empty());
+  EXPECT_EQ(e.cpu.vendor, this_cpu().vendor);
+  EXPECT_FALSE(e.cpu.vendor.empty());
   ASSERT_EQ(e.entries.size(), 1U);
   const CheckKey key{"1.9.1", "resnet18-v1-int8", "gluon-export", "gluon-imports", "2.0.0b1"};
-  e.cpu_vendor = "AuthenticAMD";
+  e.cpu.vendor = "AuthenticAMD";
   EXPECT_EQ(e.find(key, kToday), &e.entries[0]);
-  e.cpu_vendor = "HygonGenuine";
+  e.cpu.vendor = "HygonGenuine";
   EXPECT_EQ(e.find(key, kToday), &e.entries[0]);
-  e.cpu_vendor = "GenuineIntel";
+  e.cpu.vendor = "GenuineIntel";
   EXPECT_EQ(e.find(key, kToday), nullptr);
   // a report keeps the CPUs with the entry, so that it says why a check is XFAIL on this one
   EXPECT_EQ(record_of(e.entries[0]).cpu_vendor,
             (std::vector<std::string>{"AuthenticAMD", "Hygon*"}));
 }
 
+// oneDNN's int8 convolutions compute differently without VNNI: an entry can name the flags a
+// CPU must have or lack, whoever made it.
+TEST(Expectations, ACpuFlagsEntryHoldsOnlyWhereEveryFlagIsAsItSays) {
+  Expectations e = parse_ok(R"(schema = 1
+[[expect]]
+model     = "resnet18-v1-int8"
+verdict   = "NUMERIC_DRIFT"
+reason    = "int8 convolutions without VNNI"
+link      = "https://oneapi-src.github.io/oneDNN/dev_guide_int8_computations.html"
+cpu_flags = ["avx2", "!avx512_vnni"]
+)");
+  const Cpu machine = this_cpu();
+  EXPECT_EQ(e.cpu.flags, machine.flags);
+  EXPECT_TRUE(std::is_sorted(machine.flags.begin(), machine.flags.end()));
+  EXPECT_TRUE(machine.has("fpu"));  // every x86-64 CPU names it
+  const CheckKey key{"1.9.1", "resnet18-v1-int8", "gluon-export", "gluon-imports", "1.9.1"};
+  e.cpu = Cpu{"AuthenticAMD", {"avx2", "fma"}};
+  EXPECT_EQ(e.find(key, kToday), &e.entries[0]);
+  e.cpu = Cpu{"GenuineIntel", {"avx2", "avx512_vnni"}};  // has what the entry needs absent
+  EXPECT_EQ(e.find(key, kToday), nullptr);
+  e.cpu = Cpu{"GenuineIntel", {"sse4_2"}};  // lacks what the entry needs present
+  EXPECT_EQ(e.find(key, kToday), nullptr);
+  EXPECT_EQ(record_of(e.entries[0]).cpu_flags, (std::vector<std::string>{"avx2", "!avx512_vnni"}));
+
+  const char* bad =
+      "schema = 1\n[[expect]]\nmodel = \"m\"\nverdict = \"LOAD_FAIL\"\n"
+      "reason = \"r\"\nlink = \"https://x\"\ncpu_flags = ";
+  EXPECT_EQ(parse_error(std::string(bad) + "[\"AVX2\"]\n").field, "cpu_flags");
+  EXPECT_EQ(parse_error(std::string(bad) + "\"!\"\n").field, "cpu_flags");
+  EXPECT_EQ(parse_error(std::string(bad) + "[]\n").field, "cpu_flags");
+}
+
 TEST(ParseExpectations, AnEntryWithoutCpuVendorHoldsOnEveryCpu) {
   Expectations e = parse_ok(kFile);
   EXPECT_EQ(e.entries[0].cpu_vendor.patterns, std::vector<std::string>{"*"});
+  EXPECT_TRUE(e.entries[0].cpu_flags.empty());
   EXPECT_EQ(parse_error("schema = 1\n[[expect]]\nmodel = \"m\"\nverdict = \"LOAD_FAIL\"\n"
                         "reason = \"r\"\nlink = \"https://x\"\ncpu_vendor = 3\n")
                 .field,

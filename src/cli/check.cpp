@@ -232,7 +232,7 @@ RunResult check_in(const CheckArgs& args, const fs::path& work_dir,
   setup_errors.insert(setup_errors.end(), unavailable.begin(), unavailable.end());
   result.run_errors.insert(result.run_errors.begin(), setup_errors.begin(), setup_errors.end());
   result.run.mbcc_version = MBCC_VERSION;
-  result.run.cpu_vendors = {this_cpu_vendor()};
+  result.run.cpu_vendors = {this_cpu().vendor};
   result.run.store = source;  // as the user named it, not the view it was read through
   result.run.expectations = store_view && args.expectations.empty() && !expectations_file.empty()
                                 ? source + "/expectations.toml"

@@ -79,6 +79,7 @@ json to_json(const ExpectationRecord& e) {
           {"link", e.link},
           {"expires", e.expires ? json(format_date(*e.expires)) : json(nullptr)},
           {"cpu_vendor", e.cpu_vendor},
+          {"cpu_flags", e.cpu_flags},
           {"source", e.source}};
 }
 
@@ -199,6 +200,10 @@ auto each(const json& value, const std::string& path, Parse parse) {
     out.push_back(parse(value[i], fmt::format("{}[{}]", path, i)));
   }
   return out;
+}
+
+std::vector<std::string> strings(const json& value, const std::string& path) {
+  return each(value, path, str);
 }
 
 // A member that may be null.
@@ -338,11 +343,9 @@ ExpectationRecord expectation(const json& v, const std::string& path) {
   e.reason = member(v, path, "reason", str);
   e.link = member(v, path, "link", str);
   e.expires = nullable(v, path, "expires", date);
-  // reports written before entries could name a CPU have no cpu_vendor: they held on every CPU
-  if (v.contains("cpu_vendor")) {
-    e.cpu_vendor = member(v, path, "cpu_vendor",
-                          [](const json& a, const std::string& p) { return each(a, p, str); });
-  }
+  // reports written before entries could name a CPU have neither: they held on every CPU
+  if (v.contains("cpu_vendor")) e.cpu_vendor = member(v, path, "cpu_vendor", strings);
+  if (v.contains("cpu_flags")) e.cpu_flags = member(v, path, "cpu_flags", strings);
   e.source = member(v, path, "source", str);
   return e;
 }
@@ -434,7 +437,6 @@ RunResult run_result(const json& document) {
   }
   RunResult r;
   const json& run = field(document, root, "run");
-  const auto strings = [](const json& a, const std::string& p) { return each(a, p, str); };
   r.run.mbcc_version = member(run, "$.run", "mbcc_version", str);
   r.run.candidates = member(run, "$.run", "candidates", strings);
   if (v1) {  // a release name is its own release; a build named by path is of unknown release

@@ -209,10 +209,12 @@ TEST(ReportJson, ASchema2ReportWithFactsPerCheckReads) {
   // written before the CPU was recorded: the run names none, and every entry held on every CPU
   document["run"].erase("cpu_vendors");
   document["checks"][2]["expectation"].erase("cpu_vendor");
+  document["checks"][2]["expectation"].erase("cpu_flags");
   back = report_from_json(document, "old.json");
   ASSERT_TRUE(back.ok()) << back.error().message();
   EXPECT_TRUE(back->run.cpu_vendors.empty());
   EXPECT_EQ(back->checks[2].expectation->cpu_vendor, std::vector<std::string>{"*"});
+  EXPECT_TRUE(back->checks[2].expectation->cpu_flags.empty());
 
   document["schema"] = "mbcc-report/3";  // schema 3 wants $.bundles
   EXPECT_EQ(read_error(document).location, "$.bundles");

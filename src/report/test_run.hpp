@@ -73,7 +73,8 @@ inline RunResult test_run() {
                                         "https://github.com/apache/mxnet/issues/11091",
                                         std::nullopt,
                                         "corpus/expectations.toml:4",
-                                        {"AuthenticAMD"}};
+                                        {"AuthenticAMD"},
+                                        {"!avx512_vnni"}};
   r.checks.push_back(xfail);
 
   CheckResult load_fail = test_check("1.10.0", "mlp", "module-checkpoint", "module-load-checkpoint",
