@@ -29,12 +29,13 @@ bool Cpu::has(const std::string& flag) const {
 }
 
 bool Expectation::matches(const CheckKey& key, const Cpu& cpu) const {
-  const bool flags_hold = std::all_of(cpu_flags.begin(), cpu_flags.end(), [&](const auto& f) {
+  const auto flag_holds = [&cpu](const std::string& f) {
     return f.starts_with('!') ? !cpu.has(f.substr(1)) : cpu.has(f);
-  });
+  };
   return producer.matches(key.producer) && model.matches(key.model) &&
          save_api.matches(key.save_api) && load_api.matches(key.load_api) &&
-         candidate.matches(key.candidate) && cpu_vendor.matches(cpu.vendor) && flags_hold;
+         candidate.matches(key.candidate) && cpu_vendor.matches(cpu.vendor) &&
+         std::all_of(cpu_flags.begin(), cpu_flags.end(), flag_holds);
 }
 
 const Expectation* Expectations::find(const CheckKey& key,

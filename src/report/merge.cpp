@@ -31,6 +31,14 @@ Result<std::string> agreed(std::span<const RunResult> reports, const char* field
   return value;
 }
 
+// Appends `item` unless `to` has it already, keeping the first-seen order; true when appended.
+template <class T>
+bool add_once(std::vector<T>& to, const T& item) {
+  if (std::find(to.begin(), to.end(), item) != to.end()) return false;
+  to.push_back(item);
+  return true;
+}
+
 }  // namespace
 
 Result<RunResult> merge_reports(std::span<const RunResult> reports) {
@@ -64,15 +72,10 @@ Result<RunResult> merge_reports(std::span<const RunResult> reports) {
     merged.run.started_at = std::min(merged.run.started_at, report.run.started_at);
     merged.run.finished_at = std::max(merged.run.finished_at, report.run.finished_at);
     for (const std::string& vendor : report.run.cpu_vendors) {
-      if (std::find(merged.run.cpu_vendors.begin(), merged.run.cpu_vendors.end(), vendor) ==
-          merged.run.cpu_vendors.end()) {
-        merged.run.cpu_vendors.push_back(vendor);
-      }
+      add_once(merged.run.cpu_vendors, vendor);
     }
     for (const std::string& candidate : report.run.candidates) {
-      if (std::find(merged.run.candidates.begin(), merged.run.candidates.end(), candidate) ==
-          merged.run.candidates.end()) {
-        merged.run.candidates.push_back(candidate);
+      if (add_once(merged.run.candidates, candidate)) {
         const std::size_t i = static_cast<std::size_t>(&candidate - report.run.candidates.data());
         merged.run.candidate_releases.push_back(
             i < report.run.candidate_releases.size() ? report.run.candidate_releases[i] : "");
@@ -87,10 +90,7 @@ Result<RunResult> merge_reports(std::span<const RunResult> reports) {
       }
     }
     for (const ExpectationRecord& e : report.expired_expectations) {
-      if (std::find(merged.expired_expectations.begin(), merged.expired_expectations.end(), e) ==
-          merged.expired_expectations.end()) {
-        merged.expired_expectations.push_back(e);
-      }
+      add_once(merged.expired_expectations, e);
     }
     merged.run_errors.insert(merged.run_errors.end(), report.run_errors.begin(),
                              report.run_errors.end());
